@@ -1,0 +1,34 @@
+"""maskwatch: find every face in an image or video and say whether it wears a mask.
+
+Three lines for a beginner::
+
+    import maskwatch
+    for face in maskwatch.detect("people.jpg")[0]["detections"]:
+        print(face["label"], face["confidence"])
+
+The pipeline, one sub-package a stage: data -> models -> train -> evaluate -> export -> detect ->
+video -> serve. Inference (`classifier`, `detect`) never imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["Classifier", "classify", "detect", "__version__"]
+
+
+def __getattr__(name: str):
+    # Lazy so `import maskwatch` does not load OpenCV, LiteRT or supervision until needed.
+    if name == "Classifier":
+        from maskwatch.classifier import Classifier
+
+        return Classifier
+    if name == "classify":
+        from maskwatch.classify import classify
+
+        return classify
+    if name == "detect":
+        from maskwatch.detect import detect
+
+        return detect
+    raise AttributeError(f"module 'maskwatch' has no attribute {name!r}")

@@ -1,0 +1,3 @@
+from maskwatch.cli import main
+
+main()

@@ -1,0 +1,215 @@
+"""Run an exported mask classifier on face crops, without TensorFlow.
+
+Every exported model (`.tflite`, `.onnx`, or `.keras` for parity checks) has a sidecar
+`<model file>.json` (see `read_model_info`) holding its labels, input size and preprocessing.
+All maskwatch models take RGB float32 pixels in 0..255 at `input_size` and do their own
+scaling inside the graph, so the only preprocessing outside is crop + resize (`images.resize_face`).
+An int8 TFLite model may take uint8 input; the quantisation parameters in the file say so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from maskwatch.errors import ModelFileError
+from maskwatch.images import resize_face
+
+DEFAULT_LABELS = ("with_mask", "without_mask", "mask_weared_incorrect")
+RUNTIMES = ("tflite", "onnx", "keras")
+
+
+@dataclass
+class ModelInfo:
+    """What a user of an exported model needs besides the weights."""
+
+    labels: list[str]
+    input_size: tuple[int, int]  # (height, width)
+    backbone: str = "unknown"
+    crop_margin: float = 0.1
+    preprocessing: str = "RGB float32 0..255, resized to input_size; scaling is inside the model"
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "format_version": 1,
+            "labels": list(self.labels),
+            "input_size": list(self.input_size),
+            "backbone": self.backbone,
+            "crop_margin": self.crop_margin,
+            "preprocessing": self.preprocessing,
+            **self.extra,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ModelInfo:
+        known = {"format_version", "labels", "input_size", "backbone", "crop_margin", "preprocessing"}
+        return cls(
+            labels=[str(x) for x in data["labels"]],
+            input_size=(int(data["input_size"][0]), int(data["input_size"][1])),
+            backbone=str(data.get("backbone", "unknown")),
+            crop_margin=float(data.get("crop_margin", 0.1)),
+            preprocessing=str(data.get("preprocessing", "")),
+            extra={k: v for k, v in data.items() if k not in known},
+        )
+
+
+def sidecar_path(model_path: str | os.PathLike) -> Path:
+    """`model.tflite` -> `model.tflite.json`."""
+    path = Path(model_path)
+    return path.with_name(path.name + ".json")
+
+
+def read_model_info(model_path: str | os.PathLike) -> ModelInfo:
+    side = sidecar_path(model_path)
+    if not side.is_file():
+        raise ModelFileError(f"{model_path}: no metadata file {side.name} beside it (labels, input size)")
+    try:
+        return ModelInfo.from_dict(json.loads(side.read_text(encoding="utf-8")))
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
+        raise ModelFileError(f"{side}: unreadable model metadata ({exc})") from None
+
+
+def write_model_info(model_path: str | os.PathLike, info: ModelInfo) -> Path:
+    from maskwatch.images import atomic_write_text
+
+    return atomic_write_text(sidecar_path(model_path), json.dumps(info.to_dict(), indent=2) + "\n")
+
+
+def runtime_for(path: str | os.PathLike) -> str:
+    suffix = Path(path).suffix.lower()
+    try:
+        return {".tflite": "tflite", ".onnx": "onnx", ".keras": "keras"}[suffix]
+    except KeyError:
+        raise ModelFileError(f"{path}: unknown model type {suffix!r} (use .tflite, .onnx or .keras)") from None
+
+
+class _TFLiteBackend:
+    def __init__(self, path: Path, threads: int) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        try:
+            self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
+        except (ValueError, RuntimeError) as exc:
+            raise ModelFileError(f"{path}: not a valid TFLite model ({exc})") from None
+        self.input = self.interpreter.get_input_details()[0]
+        self.output = self.interpreter.get_output_details()[0]
+        self.batch = -1
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        n = batch.shape[0]
+        if n != self.batch:
+            shape = [n, *self.input["shape"][1:]]
+            self.interpreter.resize_tensor_input(self.input["index"], shape)
+            self.interpreter.allocate_tensors()
+            self.input = self.interpreter.get_input_details()[0]
+            self.output = self.interpreter.get_output_details()[0]
+            self.batch = n
+        dtype = self.input["dtype"]
+        if dtype != np.float32:
+            scale, zero = self.input["quantization"]
+            info = np.iinfo(dtype)
+            batch = np.clip(np.round(batch / scale + zero), info.min, info.max).astype(dtype)
+        self.interpreter.set_tensor(self.input["index"], batch)
+        self.interpreter.invoke()
+        out = self.interpreter.get_tensor(self.output["index"])
+        if out.dtype != np.float32:
+            scale, zero = self.output["quantization"]
+            out = (out.astype(np.float32) - zero) * scale
+        return out
+
+
+class _OnnxBackend:
+    def __init__(self, path: Path, threads: int) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise ModelFileError(f"{path}: not a valid ONNX model ({exc})") from None
+        self.input_name = self.session.get_inputs()[0].name
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self.input_name: batch})[0]
+
+
+class _KerasBackend:
+    def __init__(self, path: Path, threads: int) -> None:
+        import keras
+
+        try:
+            self.model = keras.saving.load_model(str(path), compile=False, safe_mode=True)
+        except Exception as exc:
+            raise ModelFileError(f"{path}: cannot load Keras model ({exc})") from None
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return np.asarray(self.model(batch, training=False))
+
+
+class Classifier:
+    """A loaded mask classifier: `predict(faces)` returns class probabilities per face.
+
+    >>> clf = Classifier.load()            # the shipped default model
+    >>> probs = clf.predict([face_rgb])    # (1, n_classes)
+    >>> clf.labels[probs[0].argmax()]
+    """
+
+    def __init__(self, path: str | os.PathLike, threads: int | None = None) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ModelFileError(f"{self.path}: model file not found")
+        self.info = read_model_info(self.path)
+        self.runtime = runtime_for(self.path)
+        threads = threads or min(4, os.cpu_count() or 1)
+        backend = {"tflite": _TFLiteBackend, "onnx": _OnnxBackend, "keras": _KerasBackend}[self.runtime]
+        self._run = backend(self.path, threads)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | None = None, threads: int | None = None) -> Classifier:
+        """Load `path`, or the default model shipped in the package when path is None."""
+        return cls(path if path is not None else default_model_path(), threads=threads)
+
+    @property
+    def labels(self) -> list[str]:
+        return self.info.labels
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return self.info.input_size
+
+    def prepare(self, faces: Sequence[np.ndarray]) -> np.ndarray:
+        """Resize RGB uint8 crops into one float32 batch (N, H, W, 3) in 0..255."""
+        return np.stack([resize_face(face, self.input_size) for face in faces]).astype(np.float32)
+
+    def predict_batch(self, batch: np.ndarray) -> np.ndarray:
+        """Probabilities for an already prepared float32 batch (N, H, W, 3)."""
+        if batch.shape[0] == 0:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        return np.asarray(self._run(np.ascontiguousarray(batch, dtype=np.float32)), dtype=np.float32)
+
+    def predict(self, faces: Sequence[np.ndarray]) -> np.ndarray:
+        """Class probabilities (N, n_classes) for RGB uint8 face crops of any size, in one batched call."""
+        if len(faces) == 0:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        return self.predict_batch(self.prepare(faces))
+
+
+def default_model_path() -> Path:
+    """The model shipped inside the package (`maskwatch/assets/`)."""
+    override = os.environ.get("MASKWATCH_MODEL")
+    if override:
+        return Path(override)
+    path = Path(__file__).parent / "assets" / "maskwatch_default.tflite"
+    if not path.is_file():
+        raise ModelFileError(
+            f"{path}: the default model is not installed with this copy of maskwatch; pass --model PATH"
+        )
+    return path

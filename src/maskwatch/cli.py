@@ -1,0 +1,58 @@
+"""The `maskwatch` command. Each sub-command mirrors a Python function one to one.
+
+Sub-commands live beside the code they drive (`<stage>/cli.py` registers them) and import heavy
+libraries (TensorFlow, OpenCV, FastAPI) only when they run, so `maskwatch --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+app = typer.Typer(
+    name="maskwatch",
+    help="Face-mask detection: find every face and label it with_mask / without_mask / mask_weared_incorrect.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Modules that add commands to `app` through a `register(app)` function. A module that is not
+# written yet is skipped, so the CLI works while the pipeline grows.
+_COMMAND_MODULES = (
+    "maskwatch.train.cli",
+    "maskwatch.evaluate.cli",
+    "maskwatch.export.cli",
+    "maskwatch.classify_cli",
+    "maskwatch.detect.cli",
+    "maskwatch.serve.cli",
+)
+
+for _name in _COMMAND_MODULES:
+    try:
+        _module = importlib.import_module(_name)
+    except ModuleNotFoundError as _exc:
+        if _exc.name is None or not _name.startswith(_exc.name):
+            raise
+        continue
+    _module.register(app)
+
+
+@app.callback()
+def _root() -> None:
+    """maskwatch: train, evaluate, export, detect and serve face-mask models."""
+
+
+def main() -> None:
+    from maskwatch.errors import MaskwatchError
+
+    try:
+        app()
+    except MaskwatchError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The test command: set everything up (idempotent), then run the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --dev
+export MASKWATCH_SHARED=${MASKWATCH_SHARED:-$(cd .. && pwd)/shared}
+export MASKWATCH_HOME=${MASKWATCH_HOME:-$MASKWATCH_SHARED/weights}
+.venv/bin/python -m pytest -q -p no:cacheprovider "$@"

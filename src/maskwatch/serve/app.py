@@ -1,0 +1,143 @@
+"""`create_app(settings)`: the FastAPI application behind `maskwatch serve`.
+
+Layout: `/` the web page (static/), `/api/v1/*` the REST + WebSocket API (bearer token when
+configured), `/healthz` and `/readyz` probes, `/docs` the generated OpenAPI page. Models load once
+per worker in the background after startup (see runtime.Runtime).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from maskwatch.serve.engine import Engine, default_engine_factory, engine_from_detector
+from maskwatch.serve.errors import install_error_handlers
+from maskwatch.serve.limits import BodyLimitMiddleware
+from maskwatch.serve.runtime import Runtime
+from maskwatch.serve.settings import ServeSettings
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+DESCRIPTION = """
+Find every face in an image and label it **with_mask**, **without_mask** or
+**mask_weared_incorrect**.
+
+* `POST /api/v1/detect` - image in (multipart field `file` or raw body), JSON out (the same record as
+  `maskwatch detect --save-json`), or the annotated JPEG with `?annotate=true`.
+* `POST /api/v1/classify` - one face crop in, label + probabilities out.
+* `POST /api/v1/video` - a short video in, annotated MP4 + JSONL out (download links).
+* `GET /api/v1/model` - labels, input size, model card, versions.
+* `WS /api/v1/live` - binary JPEG frames in, detections out (see the web page at `/`).
+
+When the server runs with `--token`, every `/api/*` call needs `Authorization: Bearer <token>`
+(the WebSocket: first message `{"type": "auth", "token": "..."}`). Every refusal is JSON
+`{"error": code, "detail": message}`.
+"""
+
+
+def create_app(
+    settings: ServeSettings | None = None,
+    *,
+    detector_factory: Callable[[], object] | None = None,
+) -> FastAPI:
+    """Build the app. `detector_factory` replaces the real MaskDetector (one call per worker);
+    it exists for tests that need a controllable detector, the server itself never passes it."""
+    settings = settings or ServeSettings.from_env()
+    if detector_factory is None:
+        engine_factory: Callable[[], Engine] = default_engine_factory(settings.model, settings.model_threads)
+    else:
+
+        def engine_factory() -> Engine:
+            return engine_from_detector(detector_factory())
+
+    runtime = Runtime(settings, engine_factory)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        loading = asyncio.create_task(runtime.load())
+        app.state.loading = loading
+        try:
+            yield
+        finally:
+            if not loading.done():
+                loading.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await loading
+            runtime.close()
+
+    import maskwatch
+
+    app = FastAPI(
+        title="maskwatch",
+        version=maskwatch.__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    app.state.stats = runtime.stats
+    install_error_handlers(app)
+
+    def limit_for(path: str) -> int | None:
+        if path.startswith("/api/v1/video"):
+            return settings.max_video_bytes
+        if path.startswith("/api/"):
+            return settings.max_body_bytes
+        return None
+
+    app.add_middleware(BodyLimitMiddleware, limit_for=limit_for)
+    if settings.cors_origins:
+        # Outermost, so refusals (401, 413, 503) carry CORS headers too and the page can read them.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+            expose_headers=["Retry-After", "X-Maskwatch-Faces"],
+            max_age=600,
+        )
+
+    from maskwatch.serve.routes import api, health, live, video
+
+    app.include_router(health.router)
+    app.include_router(api.router)
+    app.include_router(video.router)
+    app.include_router(live.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    return app
+
+
+class RedactTokenFilter(logging.Filter):
+    """Blank `token=...` in access-log lines (the WebSocket may carry the token in its URL)."""
+
+    _pattern = re.compile(r"(token=)[^&\s\"]*", re.IGNORECASE)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple(self._pattern.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = self._pattern.sub(r"\1***", record.msg)
+        return True
+
+
+def install_log_redaction() -> None:
+    for name in ("uvicorn.access", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactTokenFilter) for f in logger.filters):
+            logger.addFilter(RedactTokenFilter())

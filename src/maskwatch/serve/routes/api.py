@@ -1,0 +1,135 @@
+"""REST API v1: detect faces + masks in an image, classify a face crop, describe the model."""
+
+from __future__ import annotations
+
+import platform
+from importlib import metadata
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from maskwatch.errors import BadImageError
+from maskwatch.serve.engine import classify_job, detect_job
+from maskwatch.serve.errors import ApiError
+from maskwatch.serve.limits import check_pixels, require_image
+from maskwatch.serve.routes.common import get_runtime, read_upload, require_token, upload_body_schema
+from maskwatch.serve.routes.schemas import ClassifyResult, ImageResult, error_responses
+
+router = APIRouter(prefix="/api/v1", tags=["api v1"], dependencies=[Depends(require_token)])
+
+
+async def _checked_image(request: Request) -> tuple[bytes, str]:
+    runtime = get_runtime(request)
+    pool = runtime.require_pool()  # 503 before reading the body when no model is loaded
+    if pool.in_flight >= pool.capacity:  # cheap early refusal; the real (atomic) check is in run()
+        raise runtime.busy_error()
+    data, name = await read_upload(request, runtime.settings.max_body_bytes)
+    require_image(data)
+    check_pixels(data, runtime.settings.max_pixels)
+    return data, name
+
+
+@router.post(
+    "/detect",
+    summary="Find every face in an image and label its mask",
+    response_model=ImageResult,
+    responses={
+        200: {"content": {"image/jpeg": {}}, "description": "JSON result, or the annotated JPEG with ?annotate=true"},
+        **error_responses(400, 401, 413, 415, 422, 503),
+    },
+    openapi_extra=upload_body_schema("image (JPEG, PNG, WebP, GIF, BMP, TIFF)"),
+)
+async def detect(
+    request: Request,
+    annotate: bool = Query(False, description="return the annotated image (JPEG) instead of JSON"),
+):
+    runtime = get_runtime(request)
+    data, name = await _checked_image(request)
+    try:
+        record, jpeg = await runtime.run(detect_job, data, name, runtime.settings.max_pixels, annotate)
+    except BadImageError as exc:
+        raise ApiError(422, "bad_image", f"{name}: {exc.reason}") from None
+    runtime.stats.done("detect")
+    if annotate:
+        return Response(jpeg, media_type="image/jpeg", headers={"X-Maskwatch-Faces": str(len(record["detections"]))})
+    return record
+
+
+@router.post(
+    "/classify",
+    summary="Label one face crop (the whole image is the face)",
+    response_model=ClassifyResult,
+    responses=error_responses(400, 401, 413, 415, 422, 503),
+    openapi_extra=upload_body_schema("face crop image"),
+)
+async def classify(request: Request):
+    runtime = get_runtime(request)
+    data, name = await _checked_image(request)
+    try:
+        result = await runtime.run(classify_job, data, name, runtime.settings.max_pixels)
+    except BadImageError as exc:
+        raise ApiError(422, "bad_image", f"{name}: {exc.reason}") from None
+    runtime.stats.done("classify")
+    return result
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+_RUNTIME_DIST = {"tflite": "ai-edge-litert", "onnx": "onnxruntime", "keras": "keras"}
+# Sidecar fields that are local paths: not for the outside world.
+_PRIVATE_FIELDS = {"source_checkpoint"}
+
+
+def model_summary(engine) -> dict:
+    """Labels, input size, a short model card and versions, from the loaded model and its sidecar."""
+    import maskwatch
+
+    clf = engine.classifier
+    detector = getattr(engine.detector, "face_detector", None)
+    out: dict = {"labels": list(engine.labels), "input_size": None, "model": None, "face_detector": None}
+    if detector is not None:
+        out["face_detector"] = {"name": getattr(detector, "name", type(detector).__name__), "repr": repr(detector)}
+    versions = {"maskwatch": maskwatch.__version__, "python": platform.python_version()}
+    if clf is not None:
+        info = clf.info
+        out["input_size"] = list(info.input_size)
+        card = {
+            "file": clf.path.name,
+            "runtime": clf.runtime,
+            "backbone": info.backbone,
+            "crop_margin": info.crop_margin,
+            "preprocessing": info.preprocessing,
+        }
+        for key, value in info.extra.items():
+            if key not in _PRIVATE_FIELDS and len(repr(value)) <= 2000:
+                card[key] = value
+        out["model"] = card
+        dist = _RUNTIME_DIST.get(clf.runtime, clf.runtime)
+        versions["runtime"] = {"name": dist, "version": _version(dist)}
+    versions["opencv"] = _version("opencv-python-headless")
+    versions["supervision"] = _version("supervision")
+    out["versions"] = versions
+    return out
+
+
+@router.get(
+    "/model", summary="Labels, input size, model card summary and versions", responses=error_responses(401, 503)
+)
+async def model(request: Request) -> dict:
+    runtime = get_runtime(request)
+    summary = model_summary(runtime.engine)
+    summary["workers"] = runtime.settings.workers
+    return summary
+
+
+@router.get("/stats", summary="Counters: requests served, refusals per error code, live frames")
+async def stats(request: Request) -> dict:
+    runtime = get_runtime(request)
+    snap = runtime.stats.snapshot()
+    snap["in_flight"] = runtime.pool.in_flight if runtime.pool is not None else 0
+    return snap

@@ -1,0 +1,60 @@
+"""Response shapes, declared so the generated OpenAPI page (/docs) documents them."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class ErrorBody(BaseModel):
+    error: str = Field(description="short machine-readable code, e.g. body_too_large, unsupported_media_type")
+    detail: str = Field(description="what went wrong and what to change")
+
+
+class Detection(BaseModel):
+    box: list[float] = Field(description="face box x1, y1, x2, y2 in pixels of the uploaded image")
+    label: str = Field(description="with_mask, without_mask or mask_weared_incorrect (the model's label set)")
+    confidence: float = Field(description="probability of `label`")
+    face_score: float = Field(description="face detector score")
+    probabilities: dict[str, float] = Field(description="probability of every label")
+
+
+class ImageResult(BaseModel):
+    """Same shape as one image in `maskwatch detect --save-json`."""
+
+    source: str
+    width: int
+    height: int
+    detections: list[Detection]
+
+
+class ClassifyResult(BaseModel):
+    source: str
+    width: int
+    height: int
+    label: str
+    confidence: float
+    probabilities: dict[str, float]
+
+
+class VideoResult(BaseModel):
+    id: str
+    source: str
+    frames: int
+    fps: float
+    width: int
+    height: int
+    counts: dict[str, int] = Field(description="faces per label over all frames (tracked faces counted once)")
+    video_url: str = Field(description="annotated H.264 MP4")
+    jsonl_url: str = Field(description="one JSON line per frame")
+
+
+def error_responses(*codes: int) -> dict:
+    text = {
+        400: "empty body or missing file field",
+        401: "missing or wrong bearer token",
+        413: "body larger than the limit, or image with too many pixels",
+        415: "the bytes are not a supported image (or video)",
+        422: "the file is corrupt or cannot be decoded",
+        503: "models not loaded yet, or all workers busy (see Retry-After)",
+    }
+    return {code: {"model": ErrorBody, "description": text.get(code, "error")} for code in codes}

@@ -99,11 +99,11 @@ def is_image_path(path: str | os.PathLike) -> bool:
 
 
 def iter_image_files(folder: str | os.PathLike, recursive: bool = True) -> Iterator[Path]:
-    """Image files below folder, in a stable (sorted) order; hidden files are skipped."""
+    """Image files below folder, in a stable (sorted) order; hidden files and folders are skipped."""
     root = Path(folder)
     pattern = "**/*" if recursive else "*"
     for path in sorted(root.glob(pattern)):
-        if path.is_file() and is_image_path(path) and not any(p.startswith(".") for p in path.parts[-1:]):
+        if path.is_file() and is_image_path(path) and not any(p.startswith(".") for p in path.relative_to(root).parts):
             yield path
 
 

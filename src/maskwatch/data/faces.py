@@ -1,0 +1,100 @@
+"""Turn a FaceDataset into pixels: (N, H, W, 3) uint8 faces and int64 labels.
+
+Exactly the inference path: `images.load_image` (EXIF, modes, size limit), `images.crop_box`
+with the sample's margin for scene images, `images.resize_face` to the model input. Each
+image file is decoded once even when it holds many faces (VOC scenes), on a few threads
+(Pillow and OpenCV release the GIL while decoding and resizing). A bad file is logged with
+its reason and skipped, never raised, so one broken download does not stop a training run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from maskwatch.data.samples import FaceDataset, SkippedFile
+from maskwatch.errors import BadImageError, ConfigError
+from maskwatch.images import crop_box, load_image, resize_face
+
+log = logging.getLogger(__name__)
+
+
+def _size(input_size: int | tuple[int, int]) -> tuple[int, int]:
+    height, width = (input_size, input_size) if isinstance(input_size, int) else (int(v) for v in input_size)
+    if height < 1 or width < 1:
+        raise ConfigError(f"input_size must be positive, got {input_size}")
+    return height, width
+
+
+def load_faces(
+    dataset: FaceDataset,
+    input_size: int | tuple[int, int],
+    workers: int = 2,
+    progress: bool = True,
+) -> tuple[np.ndarray, np.ndarray, list[SkippedFile]]:
+    """Load, crop and resize every sample.
+
+    Args:
+        dataset: the samples to load.
+        input_size: model input as (height, width), or one int for a square input.
+        workers: decoding threads.
+        progress: show a tqdm progress bar.
+
+    Returns (x, y, skipped): x uint8 (N, H, W, 3) RGB, y int64 (N,) label indices into
+    `dataset.labels`, in dataset order with skipped samples left out; skipped lists the
+    files (or faces) that could not be loaded, with the reason. `dataset.skipped` (files
+    dropped while the dataset was built) is not repeated here.
+    """
+    from tqdm.auto import tqdm
+
+    height, width = _size(input_size)
+    by_path: dict[str, list[int]] = defaultdict(list)
+    for i, sample in enumerate(dataset.samples):
+        by_path[sample.path].append(i)
+    x = np.empty((len(dataset), height, width, 3), dtype=np.uint8)
+    ok = np.zeros(len(dataset), dtype=bool)
+
+    def load_file(item: tuple[str, list[int]]) -> tuple[int, list[SkippedFile]]:
+        path, indices = item
+        try:
+            image = load_image(path)
+        except BadImageError as exc:
+            return len(indices), _skip(path, exc.reason, "bad_image", len(indices))
+        except Exception as exc:  # never let one file stop the run
+            return len(indices), _skip(
+                path, f"unexpected error ({type(exc).__name__}: {exc})", "bad_image", len(indices)
+            )
+        skipped: list[SkippedFile] = []
+        for i in indices:
+            sample = dataset.samples[i]
+            face = image if sample.box is None else crop_box(image, sample.box, sample.margin)
+            if face.size == 0:
+                reason = f"box {sample.box} is outside the {image.shape[1]}x{image.shape[0]} image"
+                skipped += _skip(path, reason, "box_outside", 1)
+                continue
+            x[i] = resize_face(face, (height, width))
+            ok[i] = True
+        return len(indices), skipped
+
+    skipped: list[SkippedFile] = []
+    with (
+        ThreadPoolExecutor(max_workers=max(1, workers)) as pool,
+        tqdm(total=len(dataset), desc="loading faces", unit="face", disable=not progress) as bar,
+    ):
+        for done, problems in pool.map(load_file, by_path.items()):
+            skipped.extend(problems)
+            bar.update(done)
+
+    y = dataset.label_indices()
+    if ok.all():
+        return x, y, skipped
+    return x[ok], y[ok], skipped
+
+
+def _skip(path: str, reason: str, kind: str, faces: int) -> list[SkippedFile]:
+    suffix = f" ({faces} faces)" if faces > 1 else ""
+    log.warning("skipped %s%s: %s", path, suffix, reason)
+    return [SkippedFile(path, reason, kind)]

@@ -1,0 +1,68 @@
+"""Representative face crops for int8 calibration (and the parity check of every export).
+
+Calibration sets each tensor's int8 range from real activations, so it must see faces like the
+ones the model will meet: crops from the run's own training split, loaded exactly as training
+loaded them, a fixed number per class so a rare class still shapes the ranges.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+from maskwatch.errors import BadImageError, ConfigError
+from maskwatch.images import iter_image_files, load_image, resize_face
+
+log = logging.getLogger(__name__)
+
+#: Default number of calibration crops.
+DEFAULT_SAMPLES = 200
+
+
+def representative_from_run(
+    run_dir: str | os.PathLike, input_size: tuple[int, int], samples: int = DEFAULT_SAMPLES, seed: int = 0
+) -> np.ndarray:
+    """Up to `samples` training crops of a run (about the same number per class), uint8 (N, H, W, 3)."""
+    from maskwatch.data import load_faces, sample_per_class
+    from maskwatch.evaluate.runs import run_split
+
+    train = run_split(run_dir, "train")
+    per_class = max(1, samples // max(1, len(train.labels)))
+    subset = sample_per_class(train, per_class, seed=seed)
+    x, _, _ = load_faces(subset, input_size, progress=False)
+    if len(x) == 0:
+        raise ConfigError(f"{run_dir}: no readable training faces for calibration")
+    return x
+
+
+def representative_from_folder(
+    folder: str | os.PathLike, input_size: tuple[int, int], samples: int = DEFAULT_SAMPLES, seed: int = 0
+) -> np.ndarray:
+    """Up to `samples` face crops picked at random from image files below `folder`."""
+    files = list(iter_image_files(folder))
+    if not files:
+        raise ConfigError(f"{folder}: no image files for calibration")
+    rng = np.random.default_rng(seed)
+    picked = [files[i] for i in sorted(rng.choice(len(files), size=min(samples, len(files)), replace=False))]
+    crops = []
+    for path in picked:
+        try:
+            crops.append(resize_face(load_image(path), input_size))
+        except BadImageError as exc:
+            log.warning("calibration: skipped %s: %s", exc.path, exc.reason)
+    if not crops:
+        raise ConfigError(f"{folder}: none of the calibration images could be read")
+    return np.stack(crops)
+
+
+def representative_for(source: str | os.PathLike, input_size: tuple[int, int], samples: int = DEFAULT_SAMPLES):
+    """Crops from a run folder (its train split) or from a folder of images."""
+    from maskwatch.evaluate.runs import is_run_dir
+
+    source = Path(source)
+    if is_run_dir(source) and (source / "split.csv").is_file():
+        return representative_from_run(source, input_size, samples)
+    return representative_from_folder(source, input_size, samples)

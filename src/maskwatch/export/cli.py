@@ -1,0 +1,91 @@
+"""`maskwatch export RUN_DIR_OR_KERAS`: the command-line face of `export_run` / `export_model`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("export")(export_command)
+
+
+def export_command(
+    source: Annotated[Path, typer.Argument(help="A training run folder, or a .keras model (with its .keras.json).")],
+    formats: Annotated[
+        str,
+        typer.Option(
+            "--formats", "-f", help="Comma list of keras, tflite_float32, tflite_float16, tflite_int8, onnx; or all."
+        ),
+    ] = "all",
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output folder (default: <run>/export, or beside the .keras).")
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Base file name (default: the run or model name).")] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="Folder of face images for int8 calibration (default: the run's training split)."),
+    ] = None,
+    labels: Annotated[
+        str | None, typer.Option("--labels", help="Comma list of output labels, if the .keras has no sidecar json.")
+    ] = None,
+    calibration: Annotated[
+        int, typer.Option("--calibration", min=1, max=5000, help="Calibration crops for int8.")
+    ] = 200,
+) -> None:
+    """Export a trained classifier to .keras / TFLite (float32, float16, int8) / ONNX, each with its .json."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from maskwatch.errors import ConfigError
+    from maskwatch.evaluate.runs import is_run_dir
+    from maskwatch.export.exporter import export_model, export_run, load_keras_model, parse_formats
+
+    names = parse_formats(formats)
+    if is_run_dir(source):
+        written = export_run(source, out, names, name=name, data=data, calibration_samples=calibration)
+    elif source.suffix.lower() == ".keras":
+        from maskwatch.classifier import read_model_info, sidecar_path
+        from maskwatch.export.calibration import representative_from_folder
+
+        label_list = [x.strip() for x in labels.split(",") if x.strip()] if labels else None
+        if label_list is None and not sidecar_path(source).is_file():
+            raise ConfigError(f"{source}: no {sidecar_path(source).name} beside it; pass --labels a,b[,c]")
+        model = load_keras_model(source)
+        shape = model.input_shape
+        size = (int(shape[1]), int(shape[2]))
+        crops = None
+        if data is not None:
+            crops = representative_from_folder(data, size, calibration)
+        elif "tflite_int8" in names:
+            raise ConfigError("tflite_int8 needs calibration images: pass --data FOLDER (face crops)")
+        info = read_model_info(source) if sidecar_path(source).is_file() else None
+        written = export_model(
+            model,
+            out if out is not None else source.parent,
+            names,
+            labels=label_list or info.labels,
+            input_size=info.input_size if info else None,
+            backbone=info.backbone if info else None,
+            representative=crops,
+            name=name or source.stem,
+            crop_margin=info.crop_margin if info else None,
+            source=source,
+        )
+    else:
+        raise ConfigError(f"{source}: not a run folder or a .keras file")
+
+    import json
+
+    table = Table(title="exported")
+    for column in ("format", "file", "size", "top-1 agreement", "max |p - p_keras|"):
+        table.add_column(column, justify="left" if column in ("format", "file") else "right")
+    for fmt, path in written.items():
+        sidecar = json.loads(Path(f"{path}.json").read_text(encoding="utf-8"))
+        parity = sidecar.get("parity", {})
+        agreement = f"{parity['top1_agreement']:.1%} of {parity['samples']}" if "top1_agreement" in parity else "-"
+        diff = f"{parity['max_abs_diff']:.2g}" if "max_abs_diff" in parity else "-"
+        table.add_row(fmt, str(path), f"{path.stat().st_size / 1024:.0f} KB", agreement, diff)
+    Console().print(table)

@@ -1,0 +1,150 @@
+"""Videos, cameras and streams: track every face, smooth its mask label, log events, write outputs.
+
+>>> from maskwatch.video import process_video
+>>> report = process_video("door.mp4", save="door_annotated.mp4", save_json="door.jsonl")
+>>> report["summary"]["people"], report["summary"]["without_mask"]
+
+`source` is a video file, a camera index (0, or "0") or a URL (rtsp://, http://, ...). For frame by
+frame control use `iter_video` (a generator of `FrameResult`) or `VideoPipeline` directly.
+
+Modules: `sources` (file / camera / stream, reconnects), `tracking` (ByteTrack + label smoothing),
+`events` (appeared / label changed / disappeared + summary), `writer` (browser-playable MP4),
+`pipeline` (the threaded run that ties them together).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from maskwatch.video.sources import (
+    CameraSource,
+    Frame,
+    FrameSource,
+    SourceWarning,
+    StreamSource,
+    VideoFileSource,
+    is_video_source,
+    open_source,
+)
+
+if TYPE_CHECKING:
+    from maskwatch.video.pipeline import FrameResult
+
+__all__ = [
+    "CameraSource",
+    "Frame",
+    "FrameSource",
+    "SourceWarning",
+    "StreamSource",
+    "VideoFileSource",
+    "is_video_source",
+    "iter_video",
+    "open_source",
+    "process_video",
+    "video_detector",
+]
+
+#: Video frames are already large enough for YuNet; upscaling (good for small photos) would cost
+#: 4x the detector time per frame for no gain at 640x480.
+VIDEO_UPSCALE = 1.0
+
+
+def video_detector(classifier=None, face_detector=None, **options):
+    """A MaskDetector set up for video (no upscaling pass); options as for MaskDetector."""
+    from maskwatch.detect.pipeline import MaskDetector
+
+    options.setdefault("upscale", VIDEO_UPSCALE)
+    return MaskDetector(classifier=classifier, face_detector=face_detector, **options)
+
+
+def iter_video(
+    source: str | int | os.PathLike | FrameSource,
+    detector=None,
+    save: str | os.PathLike | None = None,
+    save_json: str | os.PathLike | None = None,
+    max_frames: int | None = None,
+    source_options: dict | None = None,
+    **pipeline_options,
+) -> Iterator[FrameResult]:
+    """Yield one `FrameResult` per frame (tracked, smoothed, with events); outputs as process_video.
+
+    `pipeline_options` go to `VideoPipeline` (classify_every, detect_size, alpha, margin,
+    patience, lost_seconds, annotate, threaded, queue_size).
+    """
+    from maskwatch.video.pipeline import VideoPipeline
+
+    pipeline = VideoPipeline(detector if detector is not None else video_detector(), **pipeline_options)
+    yield from pipeline.run(source, save=save, save_json=save_json, max_frames=max_frames, source_options=source_options)
+
+
+def process_video(
+    source: str | int | os.PathLike | FrameSource,
+    detector=None,
+    save: str | os.PathLike | None = None,
+    save_json: str | os.PathLike | None = None,
+    max_frames: int | None = None,
+    keep_records: bool = False,
+    progress: bool = False,
+    source_options: dict | None = None,
+    **pipeline_options,
+) -> dict:
+    """Run a whole video (or `max_frames` of a live source) and return a report dict.
+
+    Args:
+        source: video file, camera index, or stream URL (see `open_source`).
+        detector: a MaskDetector (None = `video_detector()`, the shipped model, no upscaling).
+        save: write the annotated video here (.mp4, H.264, atomic).
+        save_json: write JSON Lines here: a "frame" line per frame, "event" lines, a "summary"
+            line (see maskwatch.video.pipeline for the format and for live-stream behaviour).
+        max_frames: stop after this many frames (a camera or stream otherwise runs until it ends
+            or Ctrl-C; the outputs are finished either way).
+        keep_records: include every frame's record in the report (memory grows with the video).
+        progress: show a tqdm progress bar.
+        source_options: passed to the source (open_timeout, read_timeout, max_retries, strict...).
+        **pipeline_options: passed to VideoPipeline (classify_every, detect_size, smoothing...).
+
+    Returns:
+        {"source", "frames", "fps", "size", "summary", "events", "video", "json", "warnings",
+        "processing_fps", "timings_ms"} plus "records" (list of frame dicts) with keep_records.
+    """
+    from maskwatch.video.pipeline import VideoPipeline
+
+    pipeline = VideoPipeline(detector if detector is not None else video_detector(), **pipeline_options)
+    records: list[dict] = []
+    results = pipeline.run(source, save=save, save_json=save_json, max_frames=max_frames, source_options=source_options)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(unit="frame", desc="video", total=None)
+    try:
+        for result in results:
+            if keep_records:
+                records.append(result.to_dict())
+            if bar is not None:
+                if bar.total is None and pipeline.source is not None and pipeline.source.frame_count:
+                    bar.total = min(pipeline.source.frame_count, max_frames or pipeline.source.frame_count)
+                bar.update(1)
+    finally:
+        results.close()
+        if bar is not None:
+            bar.close()
+    src = pipeline.source
+    report = {
+        "source": src.name if src else str(source),
+        "frames": pipeline.timings.frames,
+        "fps": src.fps if src else None,
+        "size": list(src.size) if src and src.size else None,
+        "summary": pipeline.summary(),
+        "events": [event.to_dict() for event in pipeline.events],
+        "video": pipeline.outputs.get("video"),
+        "json": pipeline.outputs.get("json"),
+        "warnings": list(pipeline.warnings),
+        "processing_fps": round(pipeline.timings.fps, 2),
+        "timings_ms": {k: round(v, 3) for k, v in pipeline.timings.per_frame_ms().items()},
+    }
+    if keep_records:
+        report["records"] = records
+    return report

@@ -1,0 +1,605 @@
+"""Run a video source through face detection, tracking, classification, annotation and writing.
+
+Per frame, in this order:
+
+1. decode (source thread);
+2. detect faces (detector thread; frames larger than `detect_size` are shrunk for the face
+   detector only, boxes are mapped back, crops come from the full frame);
+3. track (ByteTrack on face boxes), then classify only the faces that need it - new or untracked
+   faces, and tracked faces whose last classification is `classify_every` frames old - in one
+   batched call, then smooth each track's probabilities and label (tracking.LabelSmoother), then
+   events (consumer thread, the one iterating `VideoPipeline.run`);
+4. annotate + encode the MP4 + write JSON Lines (output thread).
+
+With `threaded=True` the four stages run in their own threads joined by bounded queues (size
+`queue_size`), so decoding and encoding overlap with the network runs, and face detection of frame
+N+1 overlaps with classification of frame N (OpenCV, LiteRT and libx264 release the GIL). Bounded
+queues keep memory flat: a slow stage makes the others wait instead of piling up frames. For a
+live source (camera, stream) the source thread never waits: when the detector falls behind, the
+oldest queued frame is dropped (`dropped_frames` counts them), so results stay current instead
+of drifting further behind real time.
+
+Outputs:
+* MP4 (`save`): H.264 via writer.VideoWriter, appears atomically when the run ends.
+* JSON Lines (`save_json`), one line per *frame* (frames without faces included, so the time axis
+  is complete), each with a `detections` list; event lines follow the frame that caused them; a
+  summary line ends the file. See `FrameResult.to_dict` for the fields. For a file source the
+  JSON Lines are written to a temporary file and renamed at the end (atomic, like every output).
+  For a live source there is no end to wait for, so lines are appended to the target file and
+  flushed frame by frame (a reader can `tail -f` it; a crash loses at most the current line).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import supervision as sv
+
+from maskwatch.detections import FACE_SCORE, LABEL, LANDMARKS, PROBABILITIES
+from maskwatch.errors import SourceError
+from maskwatch.video.events import Event, EventLog
+from maskwatch.video.sources import Frame, FrameSource, open_source
+from maskwatch.video.tracking import ALPHA, MARGIN, PATIENCE, FaceTracker, LabelSmoother
+from maskwatch.video.writer import VideoWriter
+
+#: Faces are detected on frames at most this long side (px): YuNet's cost grows with pixels
+#: (~12 ms at 640x480, ~65 ms at 1280x960 on one core) and faces in video are rarely tiny.
+DETECT_SIZE = 640
+#: A tracked face is classified again after this many frames; between, its smoothed label holds.
+CLASSIFY_EVERY = 2
+QUEUE_SIZE = 4
+RAW_PROBABILITIES = "raw_probabilities"
+CLASSIFIED = "classified"
+
+STAGES = ("decode", "detect", "track", "classify", "smooth", "annotate", "encode", "json")
+
+
+@dataclass
+class FrameResult:
+    """One processed frame: the source frame, its labelled + tracked faces and the events it caused.
+
+    `detections` is an sv.Detections with tracker_id (-1 = not yet a confirmed track), class_id /
+    confidence / data["class_name"] / data["probabilities"] from the *smoothed* track state, and
+    data["raw_probabilities"] (this frame's classifier output; NaN rows where the face was not
+    re-classified on this frame, see data["classified"]).
+    """
+
+    frame: Frame
+    detections: sv.Detections
+    events: list[Event]
+    labels: list[str]
+    annotated: np.ndarray | None = None
+
+    @property
+    def index(self) -> int:
+        return self.frame.index
+
+    @property
+    def time(self) -> float:
+        return self.frame.time
+
+    def records(self) -> list[dict]:
+        """One dict per face: track_id, box, label, confidence, probabilities, raw_probabilities, face_score."""
+        det = self.detections
+        out = []
+        raw = det.data.get(RAW_PROBABILITIES)
+        for i in range(len(det)):
+            track_id = int(det.tracker_id[i]) if det.tracker_id is not None else -1
+            record = {
+                "track_id": track_id if track_id >= 0 else None,
+                "box": [round(float(v), 1) for v in det.xyxy[i]],
+                "label": str(det.data[LABEL][i]),
+                "confidence": round(float(det.confidence[i]), 4),
+                "probabilities": _prob_dict(self.labels, det.data[PROBABILITIES][i]),
+                "raw_probabilities": None if raw is None or np.isnan(raw[i]).any() else _prob_dict(self.labels, raw[i]),
+                "face_score": round(float(det.data[FACE_SCORE][i]), 4),
+            }
+            out.append(record)
+        return out
+
+    def to_dict(self) -> dict:
+        """The JSON Lines record of this frame: {"type": "frame", "frame", "time", "detections": [...]}."""
+        return {"type": "frame", "frame": self.index, "time": round(self.time, 3), "detections": self.records()}
+
+
+def _prob_dict(labels: list[str], probs: np.ndarray) -> dict[str, float]:
+    return {label: round(float(p), 4) for label, p in zip(labels, probs, strict=True)}
+
+
+@dataclass
+class Timings:
+    """Seconds spent per stage; `per_frame_ms()` for the benchmark table."""
+
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    frames: int = 0
+    wall: float = 0.0
+
+    def add(self, stage: str, seconds: float) -> None:
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
+
+    def per_frame_ms(self) -> dict[str, float]:
+        n = max(1, self.frames)
+        return {stage: 1000.0 * s / n for stage, s in self.seconds.items()}
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.wall if self.wall > 0 else 0.0
+
+
+# Colours (RGB, since frames are RGB) per label; unknown labels fall back to the palette.
+LABEL_COLORS = {
+    "with_mask": "#22c55e",
+    "without_mask": "#ef4444",
+    "mask_weared_incorrect": "#f59e0b",
+}
+
+
+class Annotator:
+    """Boxes coloured by label plus a "#track label 97%" caption, via supervision annotators."""
+
+    def __init__(self, labels: list[str]) -> None:
+        palette = [LABEL_COLORS.get(label) for label in labels]
+        fallback = sv.ColorPalette.DEFAULT.colors
+        colors = [sv.Color.from_hex(c) if c else fallback[i % len(fallback)] for i, c in enumerate(palette)]
+        color = sv.ColorPalette(colors)
+        self.box = sv.BoxAnnotator(color=color, thickness=2, color_lookup=sv.ColorLookup.CLASS)
+        self.label = sv.LabelAnnotator(
+            color=color,
+            color_lookup=sv.ColorLookup.CLASS,
+            text_scale=0.45,
+            text_thickness=1,
+            text_padding=3,
+            text_color=sv.Color.BLACK,
+        )
+
+    def __call__(self, rgb: np.ndarray, detections: sv.Detections) -> np.ndarray:
+        image = rgb.copy()
+        if len(detections) == 0:
+            return image
+        captions = []
+        for i in range(len(detections)):
+            tid = int(detections.tracker_id[i]) if detections.tracker_id is not None else -1
+            prefix = f"#{tid} " if tid >= 0 else ""
+            captions.append(f"{prefix}{detections.data[LABEL][i]} {100 * float(detections.confidence[i]):.0f}%")
+        image = self.box.annotate(image, detections)
+        return self.label.annotate(image, detections, labels=captions)
+
+
+class _JsonLines:
+    """JSON Lines output: atomic (temp + rename at close) for files, flushed line by line for live."""
+
+    def __init__(self, path: str | os.PathLike, atomic: bool) -> None:
+        import tempfile
+
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.atomic = atomic
+        if atomic:
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+            self._tmp: Path | None = Path(tmp)
+            self._handle = os.fdopen(fd, "w", encoding="utf-8")
+        else:
+            self._tmp = None
+            self._handle = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 (closed in close())
+
+    def write(self, record: dict) -> None:
+        self._handle.write(json.dumps(record, separators=(",", ":")) + "\n")
+        if not self.atomic:
+            self._handle.flush()
+
+    def close(self) -> Path:
+        self._handle.close()
+        if self._tmp is not None:
+            os.chmod(self._tmp, 0o644)
+            os.replace(self._tmp, self.path)
+            self._tmp = None
+        return self.path
+
+    def abort(self) -> None:
+        self._handle.close()
+        if self._tmp is not None:
+            self._tmp.unlink(missing_ok=True)
+            self._tmp = None
+
+
+class _End:
+    """Queue marker: the producing stage has no more items."""
+
+
+class _Failed:
+    """Queue marker carrying an exception from a worker thread to the consumer."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+class VideoPipeline:
+    """Detector + tracker + smoother + events + outputs for one run over a source.
+
+    >>> pipeline = VideoPipeline(MaskDetector(upscale=1.0))
+    >>> for result in pipeline.run("clip.mp4", save="out.mp4", save_json="out.jsonl"):
+    ...     print(result.index, [r["label"] for r in result.records()])
+    >>> pipeline.summary()       # people, by label, without mask, incorrect, per track
+
+    A pipeline object holds the state of its last run (tracks, events, timings); make one per
+    video. Options: `classify_every` (1 = classify every face on every frame), `detect_size`
+    (long side for face detection, None = native), `alpha` / `margin` / `patience` (label
+    smoothing, see tracking.LabelSmoother), `lost_seconds` (how long a track waits for its face
+    to come back), `annotate` (draw boxes into FrameResult.annotated even when not saving),
+    `threaded` (False runs every stage in the calling thread: simpler to debug, slower).
+    """
+
+    def __init__(
+        self,
+        detector,
+        classify_every: int = CLASSIFY_EVERY,
+        detect_size: int | None = DETECT_SIZE,
+        alpha: float = ALPHA,
+        margin: float = MARGIN,
+        patience: int = PATIENCE,
+        lost_seconds: float = 1.0,
+        annotate: bool = False,
+        threaded: bool = True,
+        queue_size: int = QUEUE_SIZE,
+    ) -> None:
+        if classify_every < 1:
+            raise ValueError(f"classify_every must be >= 1, got {classify_every}")
+        self.detector = detector
+        self.labels = list(detector.labels)
+        self.classify_every = int(classify_every)
+        self.detect_size = int(detect_size) if detect_size else None
+        self.smoothing = {"alpha": alpha, "margin": margin, "patience": patience}
+        self.lost_seconds = float(lost_seconds)
+        self.annotate = annotate
+        self.threaded = threaded
+        self.queue_size = max(1, int(queue_size))
+        self.timings = Timings()
+        self.events: list[Event] = []
+        self.warnings: list[str] = []
+        self.dropped_frames = 0
+        self.outputs: dict[str, str] = {}
+        self.source: FrameSource | None = None
+        self._log: EventLog | None = None
+        self._annotator: Annotator | None = None
+
+    # ----------------------------------------------------------------- stages (one frame each)
+
+    def _detect(self, rgb: np.ndarray) -> sv.Detections:
+        """Faces in a frame; big frames are shrunk for the detector and boxes scaled back."""
+        import cv2
+
+        height, width = rgb.shape[:2]
+        scale = 1.0
+        if self.detect_size and max(height, width) > self.detect_size:
+            scale = self.detect_size / max(height, width)
+            size = (max(1, round(width * scale)), max(1, round(height * scale)))
+            small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+            faces = self.detector.detect_faces(small)
+        else:
+            faces = self.detector.detect_faces(rgb)
+        if scale != 1.0 and len(faces):
+            faces.xyxy = faces.xyxy / scale
+            if LANDMARKS in faces.data:
+                faces.data[LANDMARKS] = faces.data[LANDMARKS] / scale
+        return faces
+
+    def _label(self, frame: Frame, faces: sv.Detections) -> tuple[sv.Detections, list[Event]]:
+        """Track, classify the faces that need it, smooth, emit events."""
+        t0 = time.perf_counter()
+        faces = self._tracker.update(faces)
+        t1 = time.perf_counter()
+        n = len(faces)
+        ids = faces.tracker_id
+        due = np.ones(n, dtype=bool)
+        for i in range(n):
+            tid = int(ids[i])
+            last = self._last_classified.get(tid)
+            if tid >= 0 and last is not None and tid in self._smoother:
+                due[i] = frame.index - last >= self.classify_every
+        raw = np.full((n, len(self.labels)), np.nan, dtype=np.float32)
+        if due.any():
+            subset = faces[due]
+            subset.data["_row"] = np.flatnonzero(due)
+            labelled = self.detector.classify(frame.image, subset)
+            raw[labelled.data["_row"]] = labelled.data[PROBABILITIES]
+            due[:] = False
+            due[labelled.data["_row"]] = True
+        t2 = time.perf_counter()
+        # A face whose crop came out empty (box outside the frame) has no probabilities: drop it.
+        keep = due | np.array([int(t) >= 0 and int(t) in self._smoother for t in ids], dtype=bool)
+        if not keep.all():
+            faces, raw, due = faces[keep], raw[keep], due[keep]
+            ids = faces.tracker_id
+        probs = np.zeros((len(faces), len(self.labels)), dtype=np.float32)
+        class_id = np.zeros(len(faces), dtype=int)
+        for i in range(len(faces)):
+            tid = int(ids[i])
+            if tid < 0:
+                probs[i], class_id[i] = raw[i], int(raw[i].argmax())
+            elif due[i]:
+                probs[i], class_id[i] = self._smoother.update(tid, raw[i], frame.index)
+                self._last_classified[tid] = frame.index
+            else:
+                probs[i], class_id[i] = self._smoother.current(tid, frame.index)
+        faces.class_id = class_id
+        faces.confidence = probs[np.arange(len(faces)), class_id] if len(faces) else np.zeros(0, np.float32)
+        faces.data[LABEL] = np.array([self.labels[c] for c in class_id], dtype=object)
+        faces.data[PROBABILITIES] = probs
+        faces.data[RAW_PROBABILITIES] = raw
+        faces.data[CLASSIFIED] = due
+        events = self._log.observe(frame.index, frame.time, ids, faces.data[LABEL], faces.confidence)
+        gap = self._tracker.lost_frames
+        events += self._log.expire(frame.index, frame.time, gap)
+        for tid in self._smoother.forget(frame.index, gap):
+            self._last_classified.pop(tid, None)
+        t3 = time.perf_counter()
+        self.timings.add("track", t1 - t0)
+        self.timings.add("classify", t2 - t1)
+        self.timings.add("smooth", t3 - t2)
+        return faces, events
+
+    def _output(self, result: FrameResult) -> None:
+        if self._writer is not None:
+            image = result.annotated
+            if image is None:
+                t0 = time.perf_counter()
+                image = self._annotator(result.frame.image, result.detections)
+                self.timings.add("annotate", time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            self._writer.write(image, time=result.time if self._live else None)
+            self.timings.add("encode", time.perf_counter() - t0)
+        if self._json is not None:
+            t0 = time.perf_counter()
+            self._json.write(result.to_dict())
+            for event in result.events:
+                self._json.write(event.to_dict())
+            self.timings.add("json", time.perf_counter() - t0)
+
+    # ----------------------------------------------------------------------------- the run
+
+    def run(
+        self,
+        source: str | int | os.PathLike | FrameSource,
+        save: str | os.PathLike | None = None,
+        save_json: str | os.PathLike | None = None,
+        max_frames: int | None = None,
+        source_options: dict | None = None,
+    ) -> Iterator[FrameResult]:
+        """Yield a FrameResult per processed frame; outputs are finished when the iteration ends.
+
+        Stopping early (break, KeyboardInterrupt, a SourceError from a stream that does not come
+        back) still finishes the MP4 / JSON Lines with the frames processed so far; any other error
+        discards them. Source problems that do not stop the run (a truncated file) are in
+        `self.warnings` and in the summary.
+        """
+        src = open_source(source, **(source_options or {}))
+        self.source = src
+        fps = src.fps or 30.0
+        self._live = bool(src.live)
+        self._tracker = FaceTracker(fps=fps, lost_seconds=self.lost_seconds)
+        self._smoother = LabelSmoother(len(self.labels), **self.smoothing)
+        self._last_classified: dict[int, int] = {}
+        self._log = EventLog(self.labels)
+        self.events = []
+        self.warnings = []
+        self.dropped_frames = 0
+        self.timings = Timings()
+        self._annotator = Annotator(self.labels) if (save or self.annotate) else None
+        self._writer = VideoWriter(save, fps=fps) if save else None
+        self._json = _JsonLines(save_json, atomic=not self._live) if save_json else None
+        self.outputs = {}
+        self._stuck = False
+        finish = False
+        started = time.perf_counter()
+        stages = self._threaded(src, max_frames) if self.threaded else self._sequential(src, max_frames)
+        try:
+            for result in stages:
+                self.timings.frames += 1
+                self.events.extend(result.events)
+                yield result
+            finish = True
+        except (GeneratorExit, KeyboardInterrupt, SourceError):
+            finish = True
+            raise
+        finally:
+            stages.close()  # joins the worker threads before the outputs are closed
+            self.timings.wall = time.perf_counter() - started
+            problem = getattr(src, "problem", None)
+            if problem:
+                self.warnings.append(problem)
+            if self._live and self.dropped_frames:
+                self.warnings.append(f"{src.name}: {self.dropped_frames} frame(s) dropped to keep up with the stream")
+            tail = self._log.finish()
+            self.events.extend(tail)
+            self._close_outputs(finish, tail)
+            if src is not source and not self._stuck:
+                src.close()  # never under a thread that may still be reading it
+
+    def _close_outputs(self, finish: bool, tail: list[Event]) -> None:
+        if self._writer is not None:
+            if finish and self._writer.frames:
+                self.outputs["video"] = str(self._writer.close())
+            else:
+                self._writer.abort()
+        if self._json is not None:
+            if finish:
+                for event in tail:
+                    self._json.write(event.to_dict())
+                self._json.write(self.summary())
+                self.outputs["json"] = str(self._json.close())
+            else:
+                self._json.abort()
+
+    def summary(self) -> dict:
+        """The end-of-run summary (also the last JSON Lines record)."""
+        if self._log is None:
+            raise RuntimeError("summary() before run()")
+        summary = self._log.summary()
+        summary["source"] = self.source.name if self.source else None
+        summary["warnings"] = list(self.warnings)
+        summary["dropped_frames"] = self.dropped_frames
+        return summary
+
+    def _result(self, frame: Frame, faces: sv.Detections) -> FrameResult:
+        detections, events = self._label(frame, faces)
+        result = FrameResult(frame, detections, events, self.labels)
+        if self.annotate:
+            t0 = time.perf_counter()
+            result.annotated = self._annotator(frame.image, detections)
+            self.timings.add("annotate", time.perf_counter() - t0)
+        return result
+
+    def _sequential(self, src: FrameSource, max_frames: int | None) -> Iterator[FrameResult]:
+        frames = iter(src)
+        count = 0
+        while max_frames is None or count < max_frames:
+            t0 = time.perf_counter()
+            frame = next(frames, None)
+            self.timings.add("decode", time.perf_counter() - t0)
+            if frame is None:
+                return
+            t0 = time.perf_counter()
+            faces = self._detect(frame.image)
+            self.timings.add("detect", time.perf_counter() - t0)
+            result = self._result(frame, faces)
+            self._output(result)
+            count += 1
+            yield result
+
+    def _threaded(self, src: FrameSource, max_frames: int | None) -> Iterator[FrameResult]:
+        stop = threading.Event()  # tells the producer threads to give up
+        frames_q: queue.Queue = queue.Queue(self.queue_size)
+        faces_q: queue.Queue = queue.Queue(self.queue_size)
+        out_q: queue.Queue = queue.Queue(self.queue_size)
+        output_error: list[BaseException] = []
+
+        def put(q: queue.Queue, item: object) -> bool:
+            while not stop.is_set():
+                try:
+                    q.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def get(q: queue.Queue) -> object | None:
+            while not stop.is_set():
+                try:
+                    return q.get(timeout=0.1)
+                except queue.Empty:
+                    continue
+            return None
+
+        def put_latest(q: queue.Queue, item: object) -> None:
+            # Live sources: never block the grabber; drop the oldest waiting frame instead.
+            while not stop.is_set():
+                try:
+                    q.put_nowait(item)
+                    return
+                except queue.Full:
+                    try:
+                        q.get_nowait()
+                        self.dropped_frames += 1
+                    except queue.Empty:
+                        pass
+
+        def decode() -> None:
+            try:
+                frames = iter(src)
+                count = 0
+                while not stop.is_set() and (max_frames is None or count < max_frames):
+                    t0 = time.perf_counter()
+                    frame = next(frames, None)
+                    self.timings.add("decode", time.perf_counter() - t0)
+                    if frame is None:
+                        break
+                    if self._live:
+                        put_latest(frames_q, frame)
+                    elif not put(frames_q, frame):
+                        return
+                    count += 1
+            except BaseException as exc:  # handed on to the consumer, which re-raises it
+                put(frames_q, _Failed(exc))
+                return
+            put(frames_q, _End())
+
+        def detect() -> None:
+            while True:
+                item = get(frames_q)
+                if item is None:
+                    return
+                if isinstance(item, _End | _Failed):
+                    put(faces_q, item)
+                    return
+                try:
+                    t0 = time.perf_counter()
+                    faces = self._detect(item.image)
+                    self.timings.add("detect", time.perf_counter() - t0)
+                except BaseException as exc:  # handed on to the consumer, which re-raises it
+                    put(faces_q, _Failed(exc))
+                    return
+                if not put(faces_q, (item, faces)):
+                    return
+
+        def output() -> None:
+            # Always consumes until _End (sent by the consumer in every case), so the consumer
+            # can never block on a full out_q; after an error it only discards.
+            while True:
+                item = out_q.get()
+                if isinstance(item, _End):
+                    return
+                if output_error:
+                    continue
+                try:
+                    self._output(item)
+                except BaseException as exc:
+                    output_error.append(exc)
+
+        producers = [
+            threading.Thread(target=decode, name="maskwatch-decode", daemon=True),
+            threading.Thread(target=detect, name="maskwatch-detect", daemon=True),
+        ]
+        writer = threading.Thread(target=output, name="maskwatch-output", daemon=True)
+        for thread in (*producers, writer):
+            thread.start()
+        completed = False
+        try:
+            while not output_error:
+                item = get(faces_q)
+                if isinstance(item, _End):
+                    break
+                if isinstance(item, _Failed):
+                    raise item.error
+                frame, faces = item
+                result = self._result(frame, faces)
+                out_q.put(result)
+                yield result
+            completed = True
+        finally:
+            out_q.put(_End())
+            writer.join()
+            stop.set()
+            _drain(frames_q)
+            _drain(faces_q)
+            for thread in producers:
+                # A live read is bounded by the source's read timeout; after that, leave it.
+                thread.join(timeout=12.0)
+            self._stuck = any(thread.is_alive() for thread in producers)
+        if completed and output_error:
+            raise output_error[0]
+
+
+def _drain(q: queue.Queue) -> None:
+    while True:
+        try:
+            q.get_nowait()
+        except queue.Empty:
+            return

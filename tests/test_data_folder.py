@@ -93,6 +93,10 @@ def test_load_faces_skips_bad_files_and_converts_modes(odd_folder: Path, caplog)
     assert np.all(by_name["palette"][:, 14:] == (250, 20, 30))
     assert np.all(np.abs(by_name["sixteen"].astype(int) - 127) <= 1)  # 16-bit scaled, not clipped
 
+    rows = data.loaded_indices(ds, skipped)
+    assert [ds.samples[i] for i in rows] == kept
+    assert sorted(i for s in skipped for i in s.indices) == sorted(set(range(len(ds))) - set(rows))
+
 
 def test_exif_orientation_is_applied(tmp_path: Path) -> None:
     wide = np.zeros((20, 40, 3), np.uint8)

@@ -132,6 +132,21 @@ def test_voc_crops_match_the_inference_crop(hostile_voc: Path) -> None:
     assert x[right].mean() > x[left].mean() + 50
     assert list(y) == list(ds.label_indices())
 
+    # a box that lies outside its image (hand-made sample) costs that face only, with the reason
+    good = next(s for s in ds if s.group == "good")
+    lost = data.FaceSample(good.path, good.label, good.group, (500.0, 500.0, 600.0, 650.0), "hand")
+    nan = data.FaceSample(good.path, good.label, good.group, (float("nan"), 0.0, 9.0, 9.0), "hand")
+    gone = data.FaceSample(str(hostile_voc / "images" / "gone.png"), good.label, "gone", None, "hand")
+    mixed = data.FaceDataset([*ds.samples[:2], lost, nan, *ds.samples[2:], gone], ds.labels)
+    x2, y2, skipped = data.load_faces(mixed, (32, 32), progress=False)
+    assert {(s.kind, s.indices) for s in skipped} == {
+        ("box_outside", (2,)),
+        ("bad_box", (3,)),
+        ("bad_image", (len(mixed) - 1,)),
+    }
+    assert np.array_equal(x2, x) and np.array_equal(y2, y)
+    assert data.loaded_indices(mixed, skipped) == [i for i in range(len(mixed) - 1) if i not in (2, 3)]
+
 
 def test_unusable_voc_folder_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="annotations"):

@@ -16,7 +16,7 @@ through the same loader, crop and resize as inference::
 
 from __future__ import annotations
 
-from maskwatch.data.faces import load_faces
+from maskwatch.data.faces import load_faces, loaded_indices
 from maskwatch.data.folder import load_folder_dataset
 from maskwatch.data.labels import map_label
 from maskwatch.data.report import describe
@@ -37,6 +37,7 @@ __all__ = [
     "describe",
     "group_split",
     "load_faces",
+    "loaded_indices",
     "load_folder_dataset",
     "load_voc_dataset",
     "map_label",

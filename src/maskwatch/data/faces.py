@@ -41,7 +41,7 @@ def load_faces(
         dataset: the samples to load.
         input_size: model input as (height, width), or one int for a square input.
         workers: decoding threads.
-        progress: show a tqdm progress bar.
+        progress: show a tqdm progress bar (on a terminal only).
 
     Returns (x, y, skipped): x uint8 (N, H, W, 3) RGB, y int64 (N,) label indices into
     `dataset.labels`, in dataset order with skipped samples left out; skipped lists the
@@ -62,27 +62,28 @@ def load_faces(
         try:
             image = load_image(path)
         except BadImageError as exc:
-            return len(indices), _skip(path, exc.reason, "bad_image", len(indices))
+            return len(indices), _skip(path, exc.reason, "bad_image", indices)
         except Exception as exc:  # never let one file stop the run
-            return len(indices), _skip(
-                path, f"unexpected error ({type(exc).__name__}: {exc})", "bad_image", len(indices)
-            )
+            return len(indices), _skip(path, f"unexpected error ({type(exc).__name__}: {exc})", "bad_image", indices)
         skipped: list[SkippedFile] = []
         for i in indices:
             sample = dataset.samples[i]
-            face = image if sample.box is None else crop_box(image, sample.box, sample.margin)
-            if face.size == 0:
-                reason = f"box {sample.box} is outside the {image.shape[1]}x{image.shape[0]} image"
-                skipped += _skip(path, reason, "box_outside", 1)
-                continue
-            x[i] = resize_face(face, (height, width))
-            ok[i] = True
+            try:
+                face = image if sample.box is None else crop_box(image, sample.box, sample.margin)
+                if face.size == 0:
+                    reason = f"box {sample.box} is outside the {image.shape[1]}x{image.shape[0]} image"
+                    skipped += _skip(path, reason, "box_outside", [i])
+                    continue
+                x[i] = resize_face(face, (height, width))
+                ok[i] = True
+            except Exception as exc:  # a malformed box (e.g. NaN) in a hand-made sample
+                skipped += _skip(path, f"cannot crop box {sample.box} ({type(exc).__name__}: {exc})", "bad_box", [i])
         return len(indices), skipped
 
     skipped: list[SkippedFile] = []
     with (
         ThreadPoolExecutor(max_workers=max(1, workers)) as pool,
-        tqdm(total=len(dataset), desc="loading faces", unit="face", disable=not progress) as bar,
+        tqdm(total=len(dataset), desc="loading faces", unit="face", disable=None if progress else True) as bar,
     ):
         for done, problems in pool.map(load_file, by_path.items()):
             skipped.extend(problems)
@@ -94,7 +95,13 @@ def load_faces(
     return x[ok], y[ok], skipped
 
 
-def _skip(path: str, reason: str, kind: str, faces: int) -> list[SkippedFile]:
-    suffix = f" ({faces} faces)" if faces > 1 else ""
+def _skip(path: str, reason: str, kind: str, indices: list[int]) -> list[SkippedFile]:
+    suffix = f" ({len(indices)} faces)" if len(indices) > 1 else ""
     log.warning("skipped %s%s: %s", path, suffix, reason)
-    return [SkippedFile(path, reason, kind)]
+    return [SkippedFile(path, reason, kind, tuple(indices))]
+
+
+def loaded_indices(dataset: FaceDataset, skipped: list[SkippedFile]) -> list[int]:
+    """Dataset positions of the rows `load_faces` returned (x[k] is dataset.samples[result[k]])."""
+    lost = {i for s in skipped for i in s.indices}
+    return [i for i in range(len(dataset)) if i not in lost]

@@ -114,8 +114,11 @@ def hash_files(paths: Sequence[str], workers: int = 2) -> tuple[dict[str, int], 
         except Exception as exc:  # a broken file must never stop the folder
             return path, None, f"unexpected error while reading ({type(exc).__name__}: {exc})"
 
+    from tqdm.auto import tqdm
+
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for path, value, reason in pool.map(one, paths):
+        # disable=None: a bar on a terminal, silence in logs and tests
+        for path, value, reason in tqdm(pool.map(one, paths), total=len(paths), desc="hashing", disable=None):
             if value is None:
                 log.warning("skipped %s: %s", path, reason)
                 skipped.append(SkippedFile(path, reason, "bad_image"))

@@ -45,12 +45,15 @@ class SkippedFile:
     """A file (or one face of a file) left out, and why: reported, never raised.
 
     `kind` is a short category ("bad_image", "bad_xml", "small_face", ...) used to
-    summarise skips by reason; `reason` is the full human message.
+    summarise skips by reason; `reason` is the full human message. From `load_faces`,
+    `indices` are the dataset positions of the samples this file cost (a VOC image holds
+    several), so callers can line the returned arrays up with the samples.
     """
 
     path: str
     reason: str
     kind: str = "other"
+    indices: tuple[int, ...] = ()
 
 
 @dataclass

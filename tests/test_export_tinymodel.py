@@ -35,6 +35,8 @@ class TinyBundle:
     y_test: np.ndarray
     test_paths: list[str]
     labels: list[str]
+    train_paths: list[str]
+    history: dict[str, list[float]]  # Keras History.history of the 12 epochs
 
 
 def _split_files(data_dir: Path) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
@@ -87,16 +89,26 @@ def tiny_bundle(workdir: Path, data_dir: Path = DATA) -> TinyBundle:
 
     keras.utils.set_random_seed(0)
     train, test = _split_files(data_dir)
-    x_train, y_train, _ = _load(data_dir, train)
+    x_train, y_train, train_paths = _load(data_dir, train)
     x_test, y_test, test_paths = _load(data_dir, test)
     model = build_tiny_model()
     model.compile(keras.optimizers.Adam(3e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(x_train.astype(np.float32), y_train, epochs=12, batch_size=32, verbose=0, shuffle=True)
+    fit = model.fit(
+        x_train.astype(np.float32),
+        y_train,
+        epochs=12,
+        batch_size=32,
+        verbose=0,
+        shuffle=True,
+        validation_data=(x_test.astype(np.float32), y_test),
+    )
     workdir.mkdir(parents=True, exist_ok=True)
     keras_path = workdir / "tiny.keras"
     model.save(keras_path)
     write_model_info(keras_path, ModelInfo(labels=LABELS, input_size=INPUT, backbone="tiny_cnn"))
-    return TinyBundle(model, keras_path, x_train, y_train, x_test, y_test, test_paths, list(LABELS))
+    return TinyBundle(
+        model, keras_path, x_train, y_train, x_test, y_test, test_paths, list(LABELS), train_paths, fit.history
+    )
 
 
 @functools.cache

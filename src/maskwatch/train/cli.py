@@ -1,0 +1,77 @@
+"""`maskwatch train`: the command-line twin of `maskwatch.train.train` (same options, same result)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train_command)
+
+
+def train_command(
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML config; with --resume optional")] = None,
+    name: Annotated[str | None, typer.Option("--name", "-n", help="run folder under run.root (default: time)")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="continue run NAME from its last checkpoint")] = False,
+    set_: Annotated[list[str] | None, typer.Option("--set", "-s", help="KEY=VALUE, e.g. train.epochs=3")] = None,
+    epochs: Annotated[int | None, typer.Option(help="phase 1 epochs (train.epochs)")] = None,
+    finetune_epochs: Annotated[int | None, typer.Option(help="phase 2 epochs (finetune.epochs)")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="train.batch_size")] = None,
+    lr: Annotated[float | None, typer.Option(help="phase 1 learning rate (train.lr)")] = None,
+    finetune_lr: Annotated[float | None, typer.Option(help="phase 2 learning rate (finetune.lr)")] = None,
+    model: Annotated[str | None, typer.Option(help="backbone (model.name)")] = None,
+    input_size: Annotated[int | None, typer.Option(help="square input size (model.input_size)")] = None,
+    sample_per_class: Annotated[int | None, typer.Option(help="cap per class (data.sample_per_class)")] = None,
+    root: Annotated[Path | None, typer.Option(help="folder holding run folders (run.root)")] = None,
+    evaluate: Annotated[bool | None, typer.Option("--evaluate/--no-evaluate", help="evaluate at the end")] = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="progress bars")] = True,
+    keys: Annotated[bool, typer.Option("--keys", help="list every config key, default and range; exit")] = False,
+) -> None:
+    """Train a mask classifier (phase 1: frozen backbone, phase 2: fine-tuning) into runs/NAME/."""
+    if keys:
+        _print_keys()
+        return
+    if config is None and not resume:
+        raise typer.BadParameter("give --config FILE (or --resume --name NAME)", param_hint="--config")
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from maskwatch.train.trainer import train
+
+    try:
+        result = train(
+            config,
+            name=name,
+            resume=resume,
+            overrides=set_ or None,
+            progress=progress,
+            epochs=epochs,
+            finetune_epochs=finetune_epochs,
+            batch_size=batch_size,
+            lr=lr,
+            finetune_lr=finetune_lr,
+            model=model,
+            input_size=input_size,
+            sample_per_class=sample_per_class,
+            root=str(root) if root is not None else None,
+            evaluate=evaluate,
+        )
+    except KeyboardInterrupt:
+        typer.secho("interrupted: the last finished epoch is saved; continue with --resume", fg="yellow", err=True)
+        raise typer.Exit(130) from None
+    typer.echo(str(result.best_model or result.run_dir))
+
+
+def _print_keys() -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from maskwatch.train.config import describe_keys
+
+    table = Table("key", "default", "meaning [allowed]")
+    for key, default, note in describe_keys():
+        table.add_row(key, default, note)
+    Console().print(table)

@@ -1,0 +1,379 @@
+"""Training configuration: dataclasses loaded from YAML, with dotted overrides.
+
+Why dataclasses and not a free dict: every key has one documented default and one allowed
+range, so a typo (`train.epohcs`) or a value out of range fails before any image is loaded, with
+a message that names the key and says what is allowed. The resolved config (defaults filled in,
+overrides applied, paths made absolute) is written to the run directory, so a run can be
+repeated or resumed from its own folder.
+
+    cfg = load_config("configs/default.yaml", overrides=["train.epochs=3", "model.name=mobilenet_v2"])
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from maskwatch.errors import ConfigError
+
+
+def _opt(default: Any, help: str, range: tuple[float, float] | None = None, choices: tuple | None = None) -> Any:
+    """A config field with its allowed range/choices and a one-line help kept next to it."""
+    meta = {"help": help, "range": range, "choices": choices}
+    if isinstance(default, list | dict):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class SourceConfig:
+    """One data source: a folder per class (mask2) or Pascal VOC scenes cropped to faces (voc3)."""
+
+    type: str = _opt(
+        "folder", "folder = one sub-folder per class; voc = images + VOC XML boxes", choices=("folder", "voc")
+    )
+    path: str = _opt("", "data root (relative paths are taken from the working directory)")
+    manifest: str | None = _opt(None, "CSV with file,class,...,group columns: groups keep near-duplicates together")
+    label_map: dict[str, str] | None = _opt(None, "rename labels of this source, e.g. {mask: with_mask}")
+    margin: float = _opt(0.1, "VOC: margin added around each box, as a fraction of its size", range=(0.0, 1.0))
+    min_face: int | None = _opt(None, "VOC: skip faces smaller than this (pixels; None = loader default)", (0, 10_000))
+
+
+@dataclass
+class DataConfig:
+    sources: list[SourceConfig] = _opt([], "list of {type, path, manifest?, label_map?, margin?, min_face?}")
+    labels: list[str] | None = _opt(None, "class order of the model (None = labels found in the data)")
+    val: float = _opt(0.15, "fraction of groups held out for validation", range=(0.01, 0.5))
+    test: float = _opt(0.15, "fraction of groups held out for the final test (never trained on)", range=(0.0, 0.5))
+    seed: int = _opt(42, "seed of the group split and of sampling", range=(0, 2**31 - 1))
+    sample_per_class: int | None = _opt(None, "cap each class at this many samples before the split", (1, 10**7))
+    class_weights: bool = _opt(True, "weight the loss by inverse class frequency (rare classes count more)")
+    oversample: bool = _opt(False, "repeat minority-class samples in the train split until classes are balanced")
+
+
+@dataclass
+class ModelConfig:
+    name: str = _opt("efficientnet_lite0", "backbone from maskwatch.models.available_models()")
+    input_size: int | None = _opt(None, "square input size in pixels (None = the backbone's default)", range=(16, 1024))
+    weights: str | None = _opt("imagenet", "imagenet (pretrained) or null (random init)", choices=("imagenet",))
+    dropout: float = _opt(0.2, "dropout before the classifier layer", range=(0.0, 0.9))
+    options: dict[str, Any] | None = _opt(None, "backbone options, e.g. {alpha: 0.35} for mobilenet_v2")
+
+
+@dataclass
+class AugmentConfig:
+    """Strengths of the Keras preprocessing layers applied to training images (0 = layer off)."""
+
+    rotation: float = _opt(0.05, "RandomRotation factor, fraction of a full turn (0.05 = +-18 degrees)", (0.0, 0.5))
+    shift: float = _opt(0.1, "RandomTranslation factor, fraction of height/width", range=(0.0, 0.5))
+    shear: float = _opt(0.1, "RandomShear factor along x and y", range=(0.0, 1.0))
+    zoom: float = _opt(0.1, "RandomZoom factor", range=(0.0, 0.9))
+    flip: bool = _opt(True, "RandomFlip horizontal (faces are left/right symmetric, never upside down)")
+    brightness: float = _opt(0.1, "RandomBrightness factor (on 0..255 pixels)", range=(0.0, 1.0))
+    contrast: float = _opt(0.1, "RandomContrast factor", range=(0.0, 1.0))
+
+
+@dataclass
+class TrainConfig:
+    """Phase 1 (frozen backbone, higher learning rate) and the settings both phases share."""
+
+    epochs: int = _opt(10, "phase 1 epochs: backbone frozen, only the head learns", range=(0, 10_000))
+    lr: float = _opt(1e-3, "phase 1 learning rate (Adam)", range=(1e-7, 1.0))
+    batch_size: int = _opt(32, "images per batch", range=(1, 4096))
+    augment: bool = _opt(False, "augment in phase 1 (False allows the frozen-feature cache)")
+    cache_features: bool = _opt(True, "phase 1 without augmentation: compute backbone features once, train the head")
+    early_stopping: int = _opt(4, "stop a phase after this many epochs without val_loss progress (0 = off)", (0, 1000))
+    reduce_lr_patience: int = _opt(2, "epochs without progress before the LR is reduced (0 = off)", range=(0, 1000))
+    reduce_lr_factor: float = _opt(0.5, "factor applied to the LR on a plateau", range=(0.01, 0.99))
+    min_lr: float = _opt(1e-6, "lower bound of ReduceLROnPlateau", range=(0.0, 1.0))
+    seed: int = _opt(42, "seed of weights init, shuffling and augmentation", range=(0, 2**31 - 1))
+    threads: int = _opt(2, "CPU threads TensorFlow may use", range=(1, 256))
+
+
+@dataclass
+class FinetuneConfig:
+    """Phase 2: unfreeze the top of the backbone and train at a lower learning rate."""
+
+    epochs: int = _opt(6, "phase 2 epochs (0 = no fine-tuning)", range=(0, 10_000))
+    lr: float = _opt(1e-4, "phase 2 learning rate (Adam)", range=(1e-8, 1.0))
+    fraction: float = _opt(0.3, "fraction of backbone layers (from the top) made trainable", range=(0.0, 1.0))
+    augment: bool = _opt(True, "augment training images in phase 2")
+
+
+@dataclass
+class RunConfig:
+    name: str | None = _opt(None, "run folder name under root (None = a timestamp)")
+    root: str = _opt("runs", "folder holding run folders")
+    evaluate: bool = _opt(True, "run maskwatch.evaluate on the best model when training ends (if installed)")
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=False)
+
+    def with_overrides(self, overrides: OverridesLike) -> Config:
+        """A new Config with dotted overrides applied (and validated) on top of this one."""
+        return config_from_dict(apply_overrides(self.to_dict(), overrides))
+
+
+OverridesLike = Mapping[str, Any] | Iterable[str] | None
+ConfigSource = str | os.PathLike | Mapping | Config | None
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading and validation
+# ---------------------------------------------------------------------------------------------
+
+
+def load_config(source: ConfigSource = None, overrides: OverridesLike = None) -> Config:
+    """Read a YAML file (or take a dict / Config), apply dotted overrides, validate everything.
+
+    `overrides` is either `{"train.epochs": 3}` or CLI-style strings `["train.epochs=3"]`; the
+    value of a string is parsed as YAML, so `3`, `1e-4`, `true`, `null`, `[a, b]` get their types.
+    """
+    if source is None:
+        raw: dict = {}
+    elif isinstance(source, Config):
+        raw = source.to_dict()
+    elif isinstance(source, Mapping):
+        raw = dict(source)
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found")
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping of sections (data, model, train, ...)")
+    return config_from_dict(apply_overrides(raw, overrides))
+
+
+def config_from_dict(raw: Mapping) -> Config:
+    cfg = _build(Config, raw, "")
+    _check_consistency(cfg)
+    return cfg
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """`"train.epochs=3"` -> `("train.epochs", 3)`."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"override {text!r}: expected KEY=VALUE, e.g. train.epochs=3")
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else None
+    except yaml.YAMLError:
+        parsed = value
+    return key.strip(), parsed
+
+
+def apply_overrides(raw: Mapping, overrides: OverridesLike) -> dict:
+    """Set dotted keys in a copy of a raw config dict (`data.sources.0.path` indexes lists)."""
+    import copy
+
+    result = copy.deepcopy(dict(raw))
+    if not overrides:
+        return result
+    pairs = overrides.items() if isinstance(overrides, Mapping) else (parse_override(o) for o in overrides)
+    for key, value in pairs:
+        parts = key.split(".")
+        node: Any = result
+        for i, part in enumerate(parts[:-1]):
+            where = ".".join(parts[: i + 1])
+            if isinstance(node, list):
+                node = _list_item(node, part, where)
+                continue
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict | list):
+                raise ConfigError(f"{where}: is a value, not a section; cannot set {key}")
+            node = child
+        last = parts[-1]
+        if isinstance(node, list):
+            node[_list_index(node, last, key)] = value
+        else:
+            node[last] = value
+    return result
+
+
+def _list_index(items: list, part: str, where: str) -> int:
+    if not part.isdigit() or int(part) >= len(items):
+        raise ConfigError(f"{where}: list index must be 0..{len(items) - 1}")
+    return int(part)
+
+
+def _list_item(items: list, part: str, where: str) -> Any:
+    return items[_list_index(items, part, where)]
+
+
+def _build(cls: type, raw: Any, prefix: str) -> Any:
+    """Make dataclass `cls` from a mapping, rejecting unknown keys and out-of-range values."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{prefix or 'config'}: expected a mapping of keys, got {raw!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    for key in raw:
+        if key not in fields:
+            known = ", ".join(fields)
+            raise ConfigError(f"{_join(prefix, str(key))}: unknown key (known keys here: {known})")
+    values = {}
+    for name, f in fields.items():
+        if name not in raw:
+            continue
+        values[name] = _coerce(raw[name], hints[name], _join(prefix, name), f.metadata)
+    return cls(**values)
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _coerce(value: Any, hint: Any, key: str, meta: Mapping) -> Any:
+    """Check one value against its type hint and its allowed range/choices."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        empty = value is None or (isinstance(value, str) and value.strip().lower() in ("none", "null", ""))
+        if empty and type(None) in args:
+            return None
+        hint = next(a for a in args if a is not type(None))
+        origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, key)
+    if origin is list:
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{key}: expected a list, got {value!r}")
+        return [_coerce(v, args[0], f"{key}.{i}", {}) for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{key}: expected a mapping, got {value!r}")
+        return {str(k): _coerce(v, args[1], f"{key}.{k}", {}) for k, v in value.items()}
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "yes", "on", "1", "false", "no", "off", "0"):
+            return value.lower() in ("true", "yes", "on", "1")
+        raise ConfigError(f"{key}: expected true or false, got {value!r}")
+    if hint is int:
+        if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, float) and value.is_integer())):
+            try:
+                value = int(str(value))
+            except ValueError:
+                raise ConfigError(f"{key}: expected an integer, got {value!r}") from None
+        value = int(value)
+    elif hint is float:
+        if isinstance(value, bool):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        try:
+            value = float(value)  # also "1e-3", which YAML 1.1 reads as a string
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key}: expected a number, got {value!r}") from None
+    elif hint is str:
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            raise ConfigError(f"{key}: expected text, got {value!r}")
+        value = str(value)
+    allowed = meta.get("range")
+    if allowed is not None and not (allowed[0] <= value <= allowed[1]):
+        raise ConfigError(f"{key}: {value!r} is out of range (allowed {_num(allowed[0])} .. {_num(allowed[1])})")
+    choices = meta.get("choices")
+    if choices is not None and value not in choices:
+        raise ConfigError(f"{key}: {value!r} is not allowed (choose one of: {', '.join(map(str, choices))})")
+    return value
+
+
+def _num(value: float) -> str:
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
+
+
+def _check_consistency(cfg: Config) -> None:
+    """Rules that involve more than one key."""
+    for i, src in enumerate(cfg.data.sources):
+        if not src.path:
+            raise ConfigError(f"data.sources.{i}.path: missing (the folder holding the {src.type} data)")
+    if cfg.data.val + cfg.data.test >= 0.9:
+        raise ConfigError(
+            f"data.val + data.test: {cfg.data.val + cfg.data.test:g} leaves too little to train on (allowed < 0.9)"
+        )
+    if cfg.data.labels is not None and len(set(cfg.data.labels)) != len(cfg.data.labels):
+        raise ConfigError(f"data.labels: repeated label in {cfg.data.labels}")
+    if cfg.data.labels is not None and len(cfg.data.labels) < 2:
+        raise ConfigError("data.labels: a classifier needs at least 2 labels")
+    if cfg.train.min_lr > cfg.train.lr:
+        raise ConfigError(
+            f"train.min_lr: {cfg.train.min_lr:g} is above train.lr {cfg.train.lr:g} (allowed 0 .. train.lr)"
+        )
+    if cfg.train.epochs + cfg.finetune.epochs == 0:
+        raise ConfigError("train.epochs + finetune.epochs: 0 epochs in total (allowed >= 1)")
+
+
+def validate_for_run(cfg: Config) -> None:
+    """Checks that need the filesystem or the model registry (done when a run starts)."""
+    if not cfg.data.sources:
+        raise ConfigError("data.sources: empty; list at least one {type: folder|voc, path: ...}")
+    for i, src in enumerate(cfg.data.sources):
+        if not Path(src.path).is_dir():
+            raise ConfigError(f"data.sources.{i}.path: {src.path} is not a folder")
+        if src.manifest is not None and not Path(src.manifest).is_file():
+            raise ConfigError(f"data.sources.{i}.manifest: {src.manifest} not found")
+
+
+def resolve_paths(cfg: Config, base: str | os.PathLike | None = None) -> Config:
+    """Expand ~ and $VARS and make data paths absolute, so the saved config works from anywhere."""
+    base_dir = Path(base) if base is not None else Path.cwd()
+
+    def fix(p: str | None) -> str | None:
+        if p is None:
+            return None
+        path = Path(os.path.expandvars(os.path.expanduser(p)))
+        return str(path if path.is_absolute() else (base_dir / path).resolve())
+
+    raw = cfg.to_dict()
+    for src in raw["data"]["sources"]:
+        src["path"] = fix(src["path"])
+        src["manifest"] = fix(src["manifest"])
+    raw["run"]["root"] = fix(raw["run"]["root"])
+    return config_from_dict(raw)
+
+
+def describe_keys(cls: type = Config, prefix: str = "") -> list[tuple[str, str, str]]:
+    """(key, default, help) for every leaf key: used by `maskwatch train --help-config`."""
+    rows = []
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        key = _join(prefix, f.name)
+        if dataclasses.is_dataclass(hints[f.name]):
+            rows += describe_keys(hints[f.name], key)
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        allowed = f.metadata.get("range")
+        choices = f.metadata.get("choices")
+        note = f.metadata.get("help", "")
+        if allowed is not None:
+            note += f" [{_num(allowed[0])} .. {_num(allowed[1])}]"
+        if choices is not None:
+            note += f" [{' | '.join(choices)}]"
+        rows.append((key, repr(default), note))
+    return rows

@@ -1,0 +1,429 @@
+"""Train a mask classifier, keras-io style: data -> model -> phase 1 -> phase 2 -> summary.
+
+    result = maskwatch.train.train("configs/default.yaml", epochs=3, name="try1")
+    result.best_model   # runs/try1/checkpoints/best.keras (+ best.keras.json: labels, input size)
+
+Two phases, as in transfer learning: phase 1 freezes the pretrained backbone and trains only the
+new head at a high learning rate; phase 2 unfreezes the top of the backbone and fine-tunes at a
+low learning rate, starting from phase 1's best weights. When phase 1 runs without augmentation
+the backbone's output is fixed, so its features are computed once (cached in the run folder)
+and only the head is fitted on them, which makes phase 1 many times faster.
+
+Everything a run produces lives in `runs/<name>/`: config.yaml (the resolved config),
+train.log, history.csv (one row per epoch, both phases), split.csv (which file went where),
+checkpoints/{best,last}.keras + state.json (for `--resume`), cache/ (features), summary.json.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import logging
+import os
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from maskwatch.errors import ConfigError, MaskwatchError
+from maskwatch.images import atomic_write_text
+from maskwatch.train.config import Config, ConfigSource
+from maskwatch.train.rundir import RunPaths, merge_overrides, prepare_run, run_logging
+from maskwatch.train.summary import (
+    build_summary,
+    jsonable,
+    model_info_writer,
+    phase_report,
+    print_summary,
+    run_evaluation,
+)
+
+log = logging.getLogger("maskwatch.train")
+
+
+@dataclass
+class RunResult:
+    """What a finished run produced (everything is also in `run_dir/summary.json`)."""
+
+    run_dir: Path
+    best_model: Path | None
+    last_model: Path | None
+    labels: list[str]
+    input_size: tuple[int, int]
+    best_epoch: int | None
+    best_val_loss: float | None
+    val_metrics: dict
+    summary: dict = field(repr=False)
+    evaluation: Any = field(default=None, repr=False)
+
+    @property
+    def history(self) -> Path:
+        return self.run_dir / "history.csv"
+
+
+# ---------------------------------------------------------------------------------------------
+# The public entry point
+# ---------------------------------------------------------------------------------------------
+
+
+def train(
+    config: ConfigSource = None,
+    *,
+    name: str | None = None,
+    resume: bool = False,
+    overrides: Mapping[str, Any] | Iterable[str] | None = None,
+    callbacks: list | None = None,
+    progress: bool = True,
+    **options: Any,
+) -> RunResult:
+    """Train a classifier from a config (YAML path, dict or Config); the Python twin of `maskwatch train`.
+
+    name: run folder under `run.root` (default: a timestamp). resume: continue the run `name`
+    (or the run folder given as `config`) from its last checkpoint. overrides: dotted keys,
+    `{"train.epochs": 3}` or `["train.epochs=3"]` (CLI `--set`). options: the typed CLI options
+    (epochs, lr, batch_size, finetune_epochs, finetune_lr, model, input_size, weights, root,
+    evaluate, augment, sample_per_class, seed) or any key written `section__key`
+    (`finetune__fraction=0.5`). callbacks: extra Keras callbacks for every phase.
+    """
+    merged = merge_overrides(overrides, options)
+    cfg, paths, state = prepare_run(config, name, resume, merged)
+    with run_logging(paths.log):
+        try:
+            return _train(cfg, paths, state, callbacks or [], progress)
+        except KeyboardInterrupt:
+            state.status = "interrupted"
+            if paths.checkpoints.is_dir():
+                state.save(paths.state)
+            log.warning(
+                "interrupted after %d epoch(s); continue with: maskwatch train --resume --name %s --root %s",
+                state.epochs_done,
+                paths.root.name,
+                paths.root.parent,
+            )
+            raise
+
+
+def _train(cfg: Config, paths: RunPaths, state, extra_callbacks: list, progress: bool) -> RunResult:
+    from maskwatch.data import class_weights, load_faces, oversample
+    from maskwatch.models import build_classifier, set_trainable
+    from maskwatch.train.callbacks import load_checkpoint
+
+    started = time.perf_counter()
+    _configure_tensorflow(cfg.train)
+    log.info("run folder %s (%s)", paths.root, "resuming" if state.epochs_done or state.phase != "frozen" else "new")
+
+    # 1. Data: read every source, cap classes if asked, split by group (never by file).
+    dataset = load_sources(cfg)
+    splits = split_dataset(dataset, cfg)
+    labels = list(dataset.labels)
+    _write_split_csv(paths.split, splits)
+    for split_name, ds in splits.items():
+        log.info("%-5s %s", split_name, ds.summary())
+
+    # 2. Model: backbone + new head. A resumed run gets its weights from last.keras instead.
+    restoring = paths.last.is_file() and state.epochs_done > 0
+    cm = build_classifier(
+        cfg.model.name,
+        num_classes=len(labels),
+        input_size=cfg.model.input_size,
+        weights=None if restoring else cfg.model.weights,
+        dropout=cfg.model.dropout,
+        **(cfg.model.options or {}),
+    )
+    if restoring:
+        load_checkpoint(cm.model, paths.last)
+        log.info("restored weights from %s (epoch %d, phase %s)", paths.last, state.epochs_done, state.phase)
+    input_size = tuple(int(v) for v in cm.input_size)
+    write_info = model_info_writer(cfg, labels, input_size)
+
+    # 3. Pixels: decode, crop and resize once; a bad file is skipped and counted, never fatal.
+    train_split = oversample(splits["train"], seed=cfg.data.seed) if cfg.data.oversample else splits["train"]
+    x_train, y_train, skipped_train = load_faces(train_split, input_size, progress=progress)
+    x_val, y_val, skipped_val = load_faces(splits["val"], input_size, progress=progress)
+    if len(y_train) == 0 or len(y_val) == 0:
+        raise MaskwatchError(f"no usable faces in the {'train' if len(y_train) == 0 else 'val'} split")
+    weights = None
+    if cfg.data.class_weights and not cfg.data.oversample:
+        weights = class_weights(splits["train"])
+        log.info("class weights %s", {labels[i]: round(w, 3) for i, w in weights.items()})
+    fit_common = {
+        "cfg": cfg,
+        "paths": paths,
+        "state": state,
+        "full_model": cm.model,
+        "class_weight": weights,
+        "extra_callbacks": extra_callbacks,
+        "progress": progress,
+        "on_save": write_info,
+    }
+    session_phases: dict[str, dict] = {}
+
+    # 4. Phase 1: backbone frozen, head learns at train.lr.
+    if state.phase == "frozen":
+        set_trainable(cm, phase="frozen")
+        frozen_features = cm.base is not None and not cm.features.trainable_weights
+        use_cache = cfg.train.cache_features and not cfg.train.augment and frozen_features
+        report = {"feature_cache": "off"}
+        if state.epochs_done < cfg.train.epochs:
+            lr = state.learning_rate if state.epochs_done and state.learning_rate else cfg.train.lr
+            if use_cache:
+                f_train, cache_file, hit = _features(cm.features, x_train, paths, "train", cfg)
+                f_val, _, _ = _features(cm.features, x_val, paths, "val", cfg)
+                report["feature_cache"] = f"{'hit' if hit else 'computed'} {cache_file.parent}"
+                _compile(cm.head, lr)
+                _fit(cm.head, (f_train, y_train), (f_val, y_val), "frozen", cfg.train.epochs, **fit_common)
+            else:
+                _compile(cm.model, lr)
+                if state.epochs_done > 0:  # mid-phase resume: Adam's moments too
+                    load_checkpoint(cm.model, paths.last, with_optimizer=True)
+                train_data = make_dataset(x_train, y_train, cfg, augment=cfg.train.augment, shuffle=True)
+                val_data = make_dataset(x_val, y_val, cfg, augment=False, shuffle=False)
+                _fit(cm.model, train_data, val_data, "frozen", cfg.train.epochs, **fit_common)
+        session_phases["frozen"] = report
+        state.phase, state.finetune_start, state.learning_rate = "finetune", state.epochs_done, None
+        state.save(paths.state)
+
+    # 5. Phase 2: unfreeze the top of the backbone, start from phase 1's best weights, low LR.
+    if state.phase == "finetune":
+        start = state.finetune_start if state.finetune_start is not None else state.epochs_done
+        end = start + cfg.finetune.epochs
+        if cm.base is None or cfg.finetune.epochs == 0:
+            log.info("phase 2 skipped (%s)", "no backbone to unfreeze" if cm.base is None else "finetune.epochs = 0")
+        elif state.epochs_done < end:
+            if state.epochs_done == start and paths.best.is_file():
+                load_checkpoint(cm.model, paths.best)
+                log.info(
+                    "phase 2 starts from best.keras (epoch %s, val_loss %.4f)", state.best_epoch, state.best_val_loss
+                )
+            set_trainable(cm, phase="finetune", fine_tune_fraction=cfg.finetune.fraction)
+            lr = state.learning_rate if state.epochs_done > start and state.learning_rate else cfg.finetune.lr
+            _compile(cm.model, lr)
+            if state.epochs_done > start:  # mid-phase resume: Adam's moments too
+                load_checkpoint(cm.model, paths.last, with_optimizer=True)
+            train_data = make_dataset(x_train, y_train, cfg, augment=cfg.finetune.augment, shuffle=True)
+            val_data = make_dataset(x_val, y_val, cfg, augment=False, shuffle=False)
+            _fit(cm.model, train_data, val_data, "finetune", end, **fit_common)
+        state.phase, state.status = "done", "finished"
+        state.save(paths.state)
+
+    # 6. The best model on the validation split, the summary, and the evaluation if installed.
+    if paths.best.is_file():
+        load_checkpoint(cm.model, paths.best)
+    val_metrics = validation_metrics(cm.model, x_val, y_val, labels, cfg.train.batch_size)
+    skipped = list(dataset.skipped) + list(skipped_train) + list(skipped_val)
+    phases = phase_report(paths.history, session_phases)
+    summary = build_summary(cfg, paths, state, splits, labels, input_size, skipped, val_metrics, phases, started)
+    atomic_write_text(paths.summary, json.dumps(summary, indent=2, default=str) + "\n")
+    print_summary(summary)
+    evaluation = run_evaluation(paths.root) if cfg.run.evaluate else None
+    if evaluation is not None:
+        summary["evaluation"] = jsonable(evaluation)
+        atomic_write_text(paths.summary, json.dumps(summary, indent=2, default=str) + "\n")
+    return RunResult(
+        run_dir=paths.root,
+        best_model=paths.best if paths.best.is_file() else None,
+        last_model=paths.last if paths.last.is_file() else None,
+        labels=labels,
+        input_size=input_size,
+        best_epoch=state.best_epoch,
+        best_val_loss=state.best_val_loss,
+        val_metrics=val_metrics,
+        summary=summary,
+        evaluation=evaluation,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------------------------
+
+
+def load_sources(cfg: Config):
+    """Every configured source as one FaceDataset, in `data.labels` order, capped per class if asked."""
+    from maskwatch.data import combine, load_folder_dataset, load_voc_dataset, sample_per_class
+
+    datasets = []
+    for src in cfg.data.sources:
+        if src.type == "folder":
+            ds = load_folder_dataset(src.path, manifest=src.manifest, label_map=src.label_map, labels=cfg.data.labels)
+        else:
+            extra = {} if src.min_face is None else {"min_face": src.min_face}
+            ds = load_voc_dataset(src.path, margin=src.margin, label_map=src.label_map, labels=cfg.data.labels, **extra)
+        log.info("source %s (%s): %s", src.path, src.type, ds.summary())
+        datasets.append(ds)
+    dataset = combine(*datasets)
+    if cfg.data.sample_per_class:
+        dataset = sample_per_class(dataset, cfg.data.sample_per_class, seed=cfg.data.seed)
+    if len(dataset.labels) < 2:
+        raise ConfigError(f"data.sources: only one class found ({dataset.labels}); a classifier needs two or more")
+    return dataset
+
+
+def split_dataset(dataset, cfg: Config) -> dict:
+    from maskwatch.data import group_split
+
+    splits = group_split(dataset, val=cfg.data.val, test=cfg.data.test, seed=cfg.data.seed)
+    for split_name in ("train", "val"):
+        if len(splits[split_name]) == 0:
+            raise ConfigError(f"data.{split_name}: the {split_name} split is empty; use more data or another fraction")
+    return splits
+
+
+def make_dataset(x: np.ndarray, y: np.ndarray, cfg: Config, augment: bool, shuffle: bool):
+    """A batched tf.data pipeline of float32 0..255 images; augmentation only when asked (train)."""
+    import tensorflow as tf
+
+    from maskwatch.train.augment import augment_batch_fn, build_augmenter
+
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=cfg.train.seed, reshuffle_each_iteration=True)
+    ds = ds.batch(cfg.train.batch_size)
+    augmenter = build_augmenter(cfg.augment, seed=cfg.train.seed) if augment else None
+    if augmenter is not None:
+        ds = ds.map(augment_batch_fn(augmenter), num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        ds = ds.map(lambda images, labels: (tf.cast(images, tf.float32), labels))
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _write_split_csv(path: Path, splits: Mapping) -> None:
+    """Which file (and box) went to which split: evaluation reads the test rows from here."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["split", "path", "label", "group", "source", "box", "margin"])
+    for split_name, ds in splits.items():
+        for s in ds.samples:
+            box = "" if s.box is None else " ".join(f"{v:g}" for v in s.box)
+            writer.writerow([split_name, s.path, s.label, s.group, s.source, box, getattr(s, "margin", "")])
+    atomic_write_text(path, buffer.getvalue())
+
+
+def _features(features_model, x, paths: RunPaths, split: str, cfg: Config):
+    from maskwatch.train.features import cached_features
+
+    t0 = time.perf_counter()
+    feats, file, hit = cached_features(features_model, x, paths.cache, split, batch_size=max(cfg.train.batch_size, 32))
+    log.info(
+        "%s features %s: %s %s in %.1fs", split, "read from cache" if hit else "computed", feats.shape, file.name,
+        time.perf_counter() - t0,
+    )  # fmt: skip
+    return feats, file, hit
+
+
+# ---------------------------------------------------------------------------------------------
+# Fitting
+# ---------------------------------------------------------------------------------------------
+
+
+def _compile(model, lr: float) -> None:
+    import keras
+
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=lr),
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        metrics=["accuracy"],
+    )
+
+
+def _fit(
+    fit_model, train_data, val_data, phase: str, end_epoch: int, *, cfg: Config, paths: RunPaths, state,
+    full_model, class_weight, extra_callbacks: list, progress: bool, on_save,
+) -> None:  # fmt: skip
+    """One phase: fit from `state.epochs_done` to `end_epoch` (global epoch numbers across phases)."""
+    import keras
+
+    from maskwatch.train.callbacks import EpochProgress, PhaseLogger, RunCheckpoint
+
+    paths.checkpoints.mkdir(parents=True, exist_ok=True)
+    _trim_history(paths.history, state.epochs_done)
+    callbacks = [PhaseLogger(phase, end_epoch)]
+    if cfg.train.early_stopping:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.train.early_stopping))
+    if cfg.train.reduce_lr_patience:
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor="val_loss",
+                factor=cfg.train.reduce_lr_factor,
+                patience=cfg.train.reduce_lr_patience,
+                min_lr=cfg.train.min_lr,
+            )
+        )
+    callbacks += [
+        RunCheckpoint(full_model, paths.checkpoints, state, phase, on_save=on_save),
+        keras.callbacks.CSVLogger(str(paths.history), append=True),
+        EpochProgress(phase, end_epoch, enabled=progress),
+        *extra_callbacks,
+    ]
+    if isinstance(train_data, tuple):  # cached features: plain arrays, Keras batches and shuffles
+        x, y = train_data
+        inputs = {"x": x, "y": y, "batch_size": cfg.train.batch_size, "shuffle": True}
+    else:  # a tf.data pipeline, already shuffled
+        inputs = {"x": train_data, "shuffle": False}
+    log.info("phase %s: epochs %d..%d", phase, state.epochs_done + 1, end_epoch)
+    fit_model.fit(
+        **inputs,
+        validation_data=val_data,
+        initial_epoch=state.epochs_done,
+        epochs=end_epoch,
+        class_weight=class_weight,
+        callbacks=callbacks,
+        verbose=0,
+    )
+
+
+def _trim_history(path: Path, epochs_done: int) -> None:
+    """Drop history rows past the last checkpoint (an epoch logged just before a kill)."""
+    if not path.is_file():
+        return
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    if len(rows) <= 1:
+        return
+    kept = [rows[0]] + [r for r in rows[1:] if r and r[0].isdigit() and int(r[0]) < epochs_done]
+    if len(kept) != len(rows):
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(kept)
+        atomic_write_text(path, buffer.getvalue())
+
+
+def validation_metrics(model, x: np.ndarray, y: np.ndarray, labels: list[str], batch_size: int) -> dict:
+    """Accuracy, macro F1 and per-class precision/recall of `model` on the validation split."""
+    from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+
+    probs = np.concatenate(
+        [
+            np.asarray(model(x[i : i + batch_size].astype(np.float32), training=False))
+            for i in range(0, len(x), batch_size)
+        ]
+    )
+    pred = probs.argmax(axis=1)
+    idx = list(range(len(labels)))
+    precision, recall, f1, support = precision_recall_fscore_support(y, pred, labels=idx, zero_division=0)
+    eps = 1e-7
+    return {
+        "accuracy": float(accuracy_score(y, pred)),
+        "macro_f1": float(f1_score(y, pred, labels=idx, average="macro", zero_division=0)),
+        "loss": float(-np.mean(np.log(np.clip(probs[np.arange(len(y)), y], eps, 1.0)))),
+        "per_class": {
+            label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+            for label, p, r, f, s in zip(labels, precision, recall, f1, support, strict=True)
+        },
+    }
+
+
+def _configure_tensorflow(train_cfg) -> None:
+    """Seed everything and cap TensorFlow's threads (the machine is shared)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import tensorflow as tf
+
+    with contextlib.suppress(RuntimeError):  # only possible before TensorFlow's first op
+        tf.config.threading.set_intra_op_parallelism_threads(train_cfg.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(min(2, train_cfg.threads))
+    keras.utils.set_random_seed(train_cfg.seed)

@@ -7,6 +7,7 @@ saturation test with a slow stand-in detector lives in test_serve_limits.py.
 from __future__ import annotations
 
 import io
+import json
 import logging
 import secrets
 import struct
@@ -53,6 +54,8 @@ def client():
         max_body_bytes=MAX_BODY,
         max_pixels=MAX_PIXELS,
         cors_origins=(ALLOWED_ORIGIN,),
+        max_video_bytes=2 * 1024 * 1024,
+        max_video_seconds=3.0,
     )
     with TestClient(create_app(settings)) as c:
         wait_ready(c)
@@ -401,3 +404,75 @@ def test_concurrent_clients_all_answered(client: TestClient, scene) -> None:
         t.join()
     assert len(statuses) == 6 and set(statuses) <= {200, 503} and 200 in statuses
     assert client.get("/api/v1/stats").json()["in_flight"] == 0
+
+
+# ----------------------------------------------------------------------------- video upload
+
+
+def write_clip(path: Path, scene_path: Path, seconds: float, fps: int = 5) -> int:
+    """A short MP4 panning across a real voc3 scene (faces move, so tracking has work to do)."""
+    import av
+
+    from maskwatch.images import load_image
+
+    rgb = load_image(scene_path)
+    height, width = (rgb.shape[0] // 2) * 2, (rgb.shape[1] // 2) * 2 - 40
+    frames = int(seconds * fps)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for i in range(frames):
+            shift = int(40 * i / max(1, frames - 1))
+            frame = av.VideoFrame.from_ndarray(
+                np.ascontiguousarray(rgb[:height, shift : shift + width]), format="rgb24"
+            )
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return frames
+
+
+def test_video_upload_gives_annotated_mp4_and_jsonl(client: TestClient, scene, tmp_path: Path) -> None:
+    import av
+
+    pytest.importorskip("maskwatch.video")
+    clip = tmp_path / "clip.mp4"
+    frames = write_clip(clip, scene[0], seconds=2.0)
+    labels = client.get("/api/v1/model").json()["labels"]
+    response = client.post("/api/v1/video", files={"file": ("street.mp4", clip.read_bytes(), "video/mp4")})
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["frames"] == frames and result["source"] == "street.mp4"
+    assert set(result["counts"]) == set(labels) and result["people"] >= 1
+
+    mp4 = client.get(result["video_url"])
+    assert mp4.status_code == 200 and mp4.headers["content-type"] == "video/mp4"
+    (tmp_path / "out.mp4").write_bytes(mp4.content)
+    with av.open(str(tmp_path / "out.mp4")) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264"
+        assert sum(1 for _ in container.decode(stream)) == frames
+    lines = [json.loads(line) for line in client.get(result["jsonl_url"]).text.splitlines()]
+    frame_lines = [line for line in lines if line["type"] == "frame"]
+    assert len(frame_lines) == frames
+    assert any(line["detections"] for line in frame_lines)
+    assert {d["label"] for line in frame_lines for d in line["detections"]} <= set(labels)
+
+    assert_refusal(client.get("/api/v1/results/0123456789abcdef/annotated.mp4"), 404, "not_found")
+    assert_refusal(client.get(f"/api/v1/results/{result['id']}/..%2Fsecret"), 404, "not_found")
+    no_token = client.get(result["video_url"], headers={"Authorization": ""})
+    assert_refusal(no_token, 401, "unauthorized")
+
+
+def test_video_limits(client: TestClient, scene, tmp_path: Path) -> None:
+    pytest.importorskip("maskwatch.video")
+    long_clip = tmp_path / "long.mp4"
+    write_clip(long_clip, scene[0], seconds=5.0, fps=4)
+    body = assert_refusal(client.post("/api/v1/video", content=long_clip.read_bytes()), 413, "video_too_long")
+    assert "trim" in body["detail"]
+    image = scene[0].read_bytes()
+    assert_refusal(client.post("/api/v1/video", files={"file": ("x.mp4", image)}), 415, "unsupported_media_type")
+    assert_refusal(client.post("/api/v1/video", content=b""), 400, "empty_body")
+    broken = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 5000
+    assert_refusal(client.post("/api/v1/video", content=broken), 422, "bad_video")
+    oversize = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * (2 * 1024 * 1024)
+    assert_refusal(client.post("/api/v1/video", content=oversize), 413, "body_too_large")

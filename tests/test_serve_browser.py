@@ -45,7 +45,7 @@ LAUNCH_ARGS = [
     "--use-fake-device-for-media-stream",
 ]
 # Must match static/app.js and serve/engine.py.
-COLOURS = {"with_mask": (46, 204, 113), "without_mask": (231, 76, 60), "mask_weared_incorrect": (243, 156, 18)}
+COLOURS = {"with_mask": (34, 197, 94), "without_mask": (239, 68, 68), "mask_weared_incorrect": (245, 158, 11)}
 
 
 def face_crops(data_dir: Path, per_class: int = 2, min_side: float = 60) -> list[np.ndarray]:
@@ -206,7 +206,25 @@ def test_live_mode_draws_labelled_boxes(server, browser, camera_clip, artifacts_
     page.close()
 
 
-def test_upload_mode_on_a_phone_screen(server, browser, data_dir: Path, artifacts_dir: Path) -> None:
+def write_clip(path: Path, scene_path: Path, frames: int = 8, fps: int = 4) -> None:
+    """A 2 s MP4 panning across a voc3 scene."""
+    import av
+
+    from maskwatch.images import load_image
+
+    rgb = load_image(scene_path)
+    height, width = (rgb.shape[0] // 2) * 2, (rgb.shape[1] // 2) * 2 - 40
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for i in range(frames):
+            shift = 5 * i
+            crop = np.ascontiguousarray(rgb[:height, shift : shift + width])
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(crop, format="rgb24")))
+        container.mux(stream.encode())
+
+
+def test_upload_mode_on_a_phone_screen(server, browser, data_dir: Path, artifacts_dir: Path, tmp_path: Path) -> None:
     import httpx
 
     base, _ = server
@@ -235,6 +253,19 @@ def test_upload_mode_on_a_phone_screen(server, browser, data_dir: Path, artifact
     # Nothing wider than the phone screen.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(artifacts_dir / "serve_upload_phone.png"), full_page=True)
+
+    # A short video: annotated MP4 shown in the page and offered for download with its JSONL.
+    clip = tmp_path / "street.mp4"
+    write_clip(clip, image)
+    page.set_input_files("#file", str(clip))
+    page.click("#send")
+    page.wait_for_selector("#result-video:not([hidden])", timeout=90_000)
+    assert page.get_attribute("#download-media", "download") == "street_annotated.mp4"
+    assert page.get_attribute("#download-json", "download") == "street.jsonl"
+    video = json.loads(page.inner_text("#result-json"))
+    assert video["frames"] == 8 and video["video_url"].endswith("annotated.mp4")
+    page.wait_for_function("document.querySelector('#result-video').readyState >= 1", timeout=30_000)
+    assert page.evaluate("document.querySelector('#result-video').videoWidth") > 0  # the MP4 plays here
 
     # Without the token the page says what to do instead of failing silently.
     page.fill("#token", "")

@@ -15,11 +15,12 @@ import numpy as np
 
 from maskwatch.images import decode_image, encode_jpeg
 
-# Per-class colours (RGB) shared with the web page (static/app.js) so a box means the same there.
+# Per-class colours (RGB), the same as maskwatch.video's annotated videos and the web page
+# (static/app.js, style.css), so a colour means the same class everywhere.
 CLASS_COLOURS = {
-    "with_mask": (46, 204, 113),
-    "without_mask": (231, 76, 60),
-    "mask_weared_incorrect": (243, 156, 18),
+    "with_mask": (34, 197, 94),  # #22c55e
+    "without_mask": (239, 68, 68),  # #ef4444
+    "mask_weared_incorrect": (245, 158, 11),  # #f59e0b
 }
 _FALLBACK_COLOURS = ((52, 152, 219), (155, 89, 182), (26, 188, 156), (241, 196, 15))
 

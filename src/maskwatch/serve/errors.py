@@ -58,8 +58,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = exc.error if isinstance(exc, ApiError) else _STATUS_CODES.get(exc.status_code, "error")
+        detail = str(exc.detail)
+        if not isinstance(exc, ApiError) and exc.status_code == 404:
+            detail = f"{request.url.path} does not exist; the API is described at /docs"
+        elif not isinstance(exc, ApiError) and exc.status_code == 405:
+            detail = f"{request.method} is not allowed on {request.url.path}; see /docs"
         count(request, code)
-        return error_response(exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None))
+        return error_response(exc.status_code, code, detail, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -43,7 +43,9 @@ class VideoResult(BaseModel):
     fps: float
     width: int
     height: int
-    counts: dict[str, int] = Field(description="faces per label over all frames (tracked faces counted once)")
+    counts: dict[str, int] = Field(description="people (tracked faces) per majority label")
+    people: int = Field(description="distinct tracked faces")
+    warnings: list[str] = Field(default_factory=list, description="decoding problems (truncated file...)")
     video_url: str = Field(description="annotated H.264 MP4")
     jsonl_url: str = Field(description="one JSON line per frame")
 

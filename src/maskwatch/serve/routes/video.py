@@ -1,25 +1,159 @@
 """Video upload: a short clip in, an annotated MP4 and a JSONL of per-frame detections out.
 
-Placeholder until maskwatch.video offers a file-to-file pipeline; answers 501 meanwhile.
+The clip runs through `maskwatch.video.process_video` (tracking + label smoothing, H.264 writer)
+on one inference worker, one video at a time, with the worker's already loaded classifier. Size,
+duration and frame size are bounded before any frame is decoded. Results are kept for download
+under an unguessable id; the oldest are removed beyond `keep_results`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
+import secrets
+import shutil
+from pathlib import Path
+
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse
 
 from maskwatch.serve.errors import ApiError
-from maskwatch.serve.routes.common import require_token, upload_body_schema
+from maskwatch.serve.limits import require_video
+from maskwatch.serve.routes.common import get_runtime, read_upload, require_token, upload_body_schema
 from maskwatch.serve.routes.schemas import VideoResult, error_responses
 
 router = APIRouter(prefix="/api/v1", tags=["api v1"], dependencies=[Depends(require_token)])
 
+OUTPUTS = {"annotated.mp4": "video/mp4", "detections.jsonl": "application/x-ndjson"}
+
+
+def _video_job(engine, path: Path, out_dir: Path, settings) -> dict:
+    """Probe the clip against the limits, then process it (runs on a pool worker)."""
+    from maskwatch.errors import SourceError
+    from maskwatch.video import VideoFileSource, process_video, video_detector
+
+    try:
+        source = VideoFileSource(path)
+    except SourceError:
+        raise ApiError(422, "bad_video", "the upload is not a readable video (truncated or corrupt?)") from None
+    try:
+        fps = float(source.fps or 0.0)
+        width, height = source.size or (0, 0)
+        if width * height > settings.max_pixels:
+            raise ApiError(
+                413,
+                "too_many_pixels",
+                f"video frames are {width}x{height}, above the limit of {settings.max_pixels:,} pixels",
+            )
+        duration = _duration(source, fps)
+        if duration is not None and duration > settings.max_video_seconds + 0.5:
+            raise ApiError(
+                413,
+                "video_too_long",
+                f"the clip is {duration:.1f} s long; this server processes up to "
+                f"{settings.max_video_seconds:g} s: trim it first",
+            )
+        # Unknown duration: stop after the frames the limit allows at the clip's rate (30 fps if unknown).
+        max_frames = math.ceil(settings.max_video_seconds * (fps or 30.0))
+        detector = video_detector(classifier=engine.classifier, quiet=True)
+        report = process_video(
+            source,
+            detector=detector,
+            save=out_dir / "annotated.mp4",
+            save_json=out_dir / "detections.jsonl",
+            max_frames=max_frames,
+            threaded=False,  # stay within this one worker's share of the CPU
+        )
+    except SourceError as exc:
+        raise ApiError(422, "bad_video", f"the video cannot be decoded: {exc}") from None
+    finally:
+        source.close()
+    if not report.get("video"):
+        raise ApiError(422, "bad_video", "no frame of the video could be decoded")
+    report.update(width=width, height=height)
+    return report
+
+
+def _duration(source, fps: float) -> float | None:
+    container = getattr(source, "container", None)
+    if container is not None and container.duration:
+        return container.duration / 1_000_000  # microseconds (av.time_base)
+    if source.frame_count and fps:
+        return source.frame_count / fps
+    return None
+
+
+def _prune(results_dir: Path, keep: int) -> None:
+    runs = sorted((p for p in results_dir.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
+    for old in runs[: max(0, len(runs) - keep)]:
+        shutil.rmtree(old, ignore_errors=True)
+
 
 @router.post(
     "/video",
-    summary="Annotate a short video (MP4 + JSONL to download)",
+    summary="Annotate a short video (annotated MP4 + JSONL to download)",
     response_model=VideoResult,
     responses=error_responses(400, 401, 413, 415, 422, 503),
     openapi_extra=upload_body_schema("video (MP4, MOV, WebM, MKV, AVI)"),
 )
 async def video(request: Request):
-    raise ApiError(501, "video_unavailable", "video processing is not available in this build")
+    runtime = get_runtime(request)
+    settings = runtime.settings
+    runtime.require_pool()
+    try:
+        import maskwatch.video  # noqa: F401
+    except ImportError:
+        raise ApiError(501, "video_unavailable", "video processing is not installed in this build") from None
+    if runtime.video_lock.locked():
+        raise ApiError(
+            503, "busy", "another video is being processed; retry when it is done", headers={"Retry-After": "10"}
+        )
+    async with runtime.video_lock:
+        data, name = await read_upload(request, settings.max_video_bytes)
+        kind = require_video(data)
+        run_id = secrets.token_hex(8)
+        out_dir = runtime.results_dir / run_id
+        out_dir.mkdir(parents=True)
+        upload = out_dir / f"upload.{kind}"
+        upload.write_bytes(data)
+        del data
+        try:
+            report = await runtime.run(_video_job, upload, out_dir, settings)
+        except BaseException:
+            shutil.rmtree(out_dir, ignore_errors=True)
+            raise
+        finally:
+            with contextlib.suppress(OSError):
+                upload.unlink()
+    _prune(runtime.results_dir, settings.keep_results)
+    runtime.stats.done("video")
+    summary = report["summary"]
+    return {
+        "id": run_id,
+        "source": name,
+        "frames": report["frames"],
+        "fps": round(float(report["fps"] or 0.0), 3),
+        "width": report["width"],
+        "height": report["height"],
+        "counts": summary.get("by_label", {}),
+        "people": summary.get("people", 0),
+        "warnings": report.get("warnings", []),
+        "video_url": f"/api/v1/results/{run_id}/annotated.mp4",
+        "jsonl_url": f"/api/v1/results/{run_id}/detections.jsonl",
+    }
+
+
+@router.get(
+    "/results/{run_id}/{name}",
+    summary="Download an output of POST /api/v1/video",
+    response_class=FileResponse,
+    responses={200: {"content": dict.fromkeys(OUTPUTS, {})}, **error_responses(401, 404)},
+)
+async def result_file(request: Request, run_id: str, name: str) -> FileResponse:
+    runtime = get_runtime(request)
+    if name not in OUTPUTS or not (len(run_id) == 16 and all(c in "0123456789abcdef" for c in run_id)):
+        raise ApiError(404, "not_found", "no such result file (names: annotated.mp4, detections.jsonl)")
+    path = runtime.results_dir / run_id / name
+    if not path.is_file():
+        raise ApiError(404, "not_found", "this result is gone (results are kept for the last few videos only)")
+    return FileResponse(path, media_type=OUTPUTS[name], filename=name)

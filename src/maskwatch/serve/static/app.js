@@ -5,9 +5,9 @@
 
 // Same colours as the server's annotated images (serve/engine.py CLASS_COLOURS).
 const COLOURS = {
-  with_mask: "rgb(46, 204, 113)",
-  without_mask: "rgb(231, 76, 60)",
-  mask_weared_incorrect: "rgb(243, 156, 18)",
+  with_mask: "rgb(34, 197, 94)",
+  without_mask: "rgb(239, 68, 68)",
+  mask_weared_incorrect: "rgb(245, 158, 11)",
 };
 const FALLBACK_COLOURS = ["rgb(52, 152, 219)", "rgb(155, 89, 182)", "rgb(26, 188, 156)"];
 const SEND_WIDTH = 640; // frames are scaled down to this width before JPEG encoding

@@ -1,0 +1,256 @@
+"""Load-test `maskwatch serve`: throughput, latency percentiles, errors and server memory.
+
+Starts the real server (`python -m maskwatch serve`) on 127.0.0.1 in a subprocess, then:
+
+1. nominal: N concurrent clients POST real voc3 images to /api/v1/detect (bounded by a request
+   count and a time limit); every answer must be 200 (the bar: zero errors);
+2. bad requests: a burst of refused uploads (junk, empty, decompression bomb, oversize) must all
+   get their 4xx JSON and leave the server's memory flat;
+3. overload: many more clients than workers + queue; 503 + Retry-After answers are counted
+   separately (they are the server protecting itself, not errors);
+4. live: one WebSocket client streams 640x480 JPEG frames with backpressure (frames/s).
+
+Server RSS (from /proc) is printed before, between and after the phases.
+
+    python bench/bench_serve.py --clients 4 --requests 200 --workers 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import threading
+import time
+import zlib
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("MASKWATCH_SHARED", ROOT.parent / "shared"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process, from /proc (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def start_server(port: int, workers: int, queue: int, model: str | None) -> subprocess.Popen:
+    env = dict(os.environ)
+    env.setdefault("MASKWATCH_HOME", str(SHARED / "weights"))
+    env.pop("MASKWATCH_TOKEN", None)
+    cmd = [sys.executable, "-m", "maskwatch", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    cmd += ["--workers", str(workers), "--queue", str(queue), "--log-level", "warning"]
+    if model:
+        cmd += ["--model", model]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited: {proc.stderr.read()[-2000:]}")
+        try:
+            if httpx.get(base + "/readyz", timeout=2).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("server did not become ready in 180 s")
+
+
+def load_phase(base: str, images: list[tuple[str, bytes]], clients: int, requests: int, seconds: float) -> dict:
+    """`clients` threads share a budget of `requests` POSTs (and a time limit)."""
+    latencies: list[float] = []
+    statuses: dict[int | str, int] = {}
+    lock = threading.Lock()
+    budget = iter(range(requests))
+    stop_at = time.monotonic() + seconds
+
+    def client(seed: int) -> None:
+        with httpx.Client(base_url=base, timeout=120) as http:
+            k = seed
+            while time.monotonic() < stop_at:
+                with lock:
+                    if next(budget, None) is None:
+                        return
+                name, data = images[k % len(images)]
+                k += clients
+                t0 = time.perf_counter()
+                try:
+                    status: int | str = http.post("/api/v1/detect", files={"file": (name, data)}).status_code
+                except httpx.HTTPError as exc:
+                    status = type(exc).__name__
+                elapsed = time.perf_counter() - t0
+                with lock:
+                    statuses[status] = statuses.get(status, 0) + 1
+                    if status == 200:
+                        latencies.append(elapsed)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - started
+    done = sum(statuses.values())
+    return {"wall": wall, "done": done, "ok": statuses.get(200, 0), "statuses": statuses, "latencies": latencies}
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 4096)) + chunk(b"IEND", b"")
+    )
+
+
+def bad_phase(base: str, count: int) -> dict:
+    bad = [
+        (b"", 400),
+        (b"<html>not an image</html>", 415),
+        (png_declaring(60_000, 60_000), 413),
+        (b"\xff\xd8\xff\xe0" + b"\0" * (11 * 1024 * 1024), 413),
+        (b"\xff\xd8\xff\xe0garbage" * 100, 422),
+    ]
+    unexpected = 0
+    started = time.perf_counter()
+    with httpx.Client(base_url=base, timeout=60) as http:
+        for i in range(count):
+            data, status = bad[i % len(bad)]
+            try:
+                response = http.post("/api/v1/detect", content=data)
+                if response.status_code != status or "error" not in response.json():
+                    unexpected += 1
+            except httpx.HTTPError:
+                unexpected += 1  # an early 413 may close the connection mid-upload; still counted
+    return {"count": count, "unexpected": unexpected, "wall": time.perf_counter() - started}
+
+
+def live_phase(port: int, frame: bytes, frames: int) -> dict:
+
+    from websockets.sync.client import connect
+
+    latencies = []
+    with connect(f"ws://127.0.0.1:{port}/api/v1/live", max_size=None) as ws:
+        ws.send(json.dumps({"type": "auth", "token": ""}))
+        assert json.loads(ws.recv())["type"] == "ready"
+        started = time.perf_counter()
+        for _ in range(frames):
+            t0 = time.perf_counter()
+            ws.send(frame)
+            answer = json.loads(ws.recv())
+            assert answer["type"] == "detections", answer
+            latencies.append(time.perf_counter() - t0)
+        wall = time.perf_counter() - started
+    return {"fps": frames / wall, "p50": percentile(latencies, 50) * 1000}
+
+
+def live_frame(images: list[tuple[str, bytes]]) -> bytes:
+    """A 640x480 JPEG made from a voc3 scene, like the web page sends."""
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(images[0][1])).convert("RGB").resize((640, 480))
+    buffer = io.BytesIO()
+    img.save(buffer, format="JPEG", quality=80)
+    return buffer.getvalue()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--requests", type=int, default=200, help="nominal phase: total requests")
+    parser.add_argument("--seconds", type=float, default=120, help="nominal phase: time limit")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--queue", type=int, default=None, help="default: enough for --clients (no 503 in phase 1)")
+    parser.add_argument("--images", type=int, default=20, help="voc3 images cycled through")
+    parser.add_argument("--bad", type=int, default=200, help="bad-request burst size")
+    parser.add_argument("--overload-clients", type=int, default=16)
+    parser.add_argument("--overload-requests", type=int, default=100)
+    parser.add_argument("--live-frames", type=int, default=30)
+    parser.add_argument("--model", default=None)
+    args = parser.parse_args()
+
+    files = sorted((SHARED / "data" / "voc3" / "images").glob("*.jpg"))[: args.images]
+    if not files:
+        raise SystemExit(f"no voc3 images under {SHARED / 'data'}")
+    images = [(p.name, p.read_bytes()) for p in files]
+    queue = args.queue if args.queue is not None else max(0, args.clients - args.workers)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_server(port, args.workers, queue, args.model)
+    try:
+        rss = {"ready": rss_mb(server.pid)}
+        load_phase(base, images, 1, 3, 60)  # warm-up
+        rss["warm"] = rss_mb(server.pid)
+        nominal = load_phase(base, images, args.clients, args.requests, args.seconds)
+        rss["after load"] = rss_mb(server.pid)
+        bad = bad_phase(base, args.bad)
+        rss["after bad"] = rss_mb(server.pid)
+        over = load_phase(base, images, args.overload_clients, args.overload_requests, args.seconds)
+        rss["after overload"] = rss_mb(server.pid)
+        live = live_phase(port, live_frame(images), args.live_frames)
+        rss["after live"] = rss_mb(server.pid)
+        alive = httpx.get(base + "/readyz", timeout=5).status_code == 200
+    finally:
+        server.terminate()
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+    lat = nominal["latencies"]
+    errors = nominal["done"] - nominal["ok"]
+    print(f"\nmaskwatch serve benchmark  (cpu cores: {os.cpu_count()}, server workers: {args.workers}, queue: {queue})")
+    print(f"{'phase':<30} {'value':>12}")
+    print("-" * 43)
+    rows = [
+        ("nominal clients", f"{args.clients}"),
+        ("requests done", f"{nominal['done']}"),
+        ("requests/s", f"{nominal['ok'] / nominal['wall']:.2f}"),
+        ("latency p50 ms", f"{percentile(lat, 50) * 1000:.0f}"),
+        ("latency p95 ms", f"{percentile(lat, 95) * 1000:.0f}"),
+        ("latency p99 ms", f"{percentile(lat, 99) * 1000:.0f}"),
+        ("latency mean ms", f"{statistics.fmean(lat) * 1000:.0f}" if lat else "nan"),
+        ("errors (non-200)", f"{errors}  {nominal['statuses'] if errors else ''}".rstrip()),
+        ("bad requests sent", f"{bad['count']}"),
+        ("bad: wrong/no refusal", f"{bad['unexpected']}"),
+        ("overload clients", f"{args.overload_clients}"),
+        ("overload 200", f"{over['ok']}"),
+        ("overload 503 (busy)", f"{over['statuses'].get(503, 0)}"),
+        ("overload other", f"{over['done'] - over['ok'] - over['statuses'].get(503, 0)}"),
+        ("live frames/s (1 client)", f"{live['fps']:.2f}"),
+        ("live frame p50 ms", f"{live['p50']:.0f}"),
+        ("server ready after all", "yes" if alive else "NO"),
+    ]
+    rows += [(f"server RSS MB {k}", f"{v:.0f}") for k, v in rss.items()]
+    for name, value in rows:
+        print(f"{name:<30} {value:>12}")
+
+
+if __name__ == "__main__":
+    main()

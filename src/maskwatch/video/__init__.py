@@ -76,7 +76,9 @@ def iter_video(
     from maskwatch.video.pipeline import VideoPipeline
 
     pipeline = VideoPipeline(detector if detector is not None else video_detector(), **pipeline_options)
-    yield from pipeline.run(source, save=save, save_json=save_json, max_frames=max_frames, source_options=source_options)
+    yield from pipeline.run(
+        source, save=save, save_json=save_json, max_frames=max_frames, source_options=source_options
+    )
 
 
 def process_video(

@@ -53,10 +53,16 @@ def make_pan_clip(
     fps: float = 25.0,
     pan: tuple[int, int] = (64, 24),
     crf: int = 20,
+    noise: float = 0.0,
+    seed: int = 0,
+    gop: int | None = None,
 ) -> PanClip:
     """Scale `image` (RGB) to cover size + pan, then write `frames` crops moving by `pan` px in total.
 
     `boxes` are xyxy in `image` pixels. The clip is H.264 (maskwatch.video.writer.VideoWriter).
+    `noise` adds Gaussian sensor-like noise (std in grey levels) that changes every frame, as a
+    real camera's does; without it, a pan over a still photo compresses to almost nothing after
+    the first frame. `gop` sets the keyframe interval (see VideoWriter).
     """
     import cv2
 
@@ -70,9 +76,13 @@ def make_pan_clip(
     big = cv2.resize(image, (big_w, big_h), interpolation=cv2.INTER_CUBIC)
     scaled = np.asarray(boxes, dtype=np.float32).reshape(-1, 4) * scale
     per_frame, visible = [], []
-    with VideoWriter(path, fps=fps, crf=crf) as writer:
+    rng = np.random.default_rng(seed)
+    with VideoWriter(path, fps=fps, crf=crf, gop=gop) as writer:
         for dx, dy in pan_offsets(frames, max_dx, max_dy):
-            writer.write(big[dy : dy + height, dx : dx + width])
+            view = big[dy : dy + height, dx : dx + width]
+            if noise > 0:
+                view = np.clip(view + rng.normal(0.0, noise, view.shape), 0, 255).astype(np.uint8)
+            writer.write(view)
             moved = scaled - np.array([dx, dy, dx, dy], dtype=np.float32)
             per_frame.append(moved)
             inside = (moved[:, 0] >= 0) & (moved[:, 1] >= 0) & (moved[:, 2] <= width) & (moved[:, 3] <= height)

@@ -10,9 +10,10 @@ Back-ends were picked by measurement and by how they fail (bench/bench_video.py,
   camera API (V4L2, AVFoundation, MSMF); PyAV needs a platform-specific device name.
 
 A file that breaks mid-way (truncated download, corrupt packets) yields every frame that decodes
-and then warns (`SourceWarning`, also logged) naming the file and how many frames it lost; with
-`strict=True` it raises `SourceError` instead. A network stream or camera that drops is reopened
-with bounded retries and exponential backoff; when retries run out, `SourceError` is raised.
+and then warns (`SourceWarning`, also logged) naming the file and how many frames it decoded; with
+`strict=True`, or when not a single frame decodes, it raises `SourceError` instead. A network
+stream or camera that drops is reopened with bounded retries and exponential backoff; when
+retries run out, `SourceError` is raised.
 """
 
 from __future__ import annotations
@@ -256,11 +257,13 @@ class VideoFileSource(_AVSource):
             problems.append(f"the file says {self.frame_count} frames")
         if problems:
             details = "; ".join(problems)
-            self._report(f"{self.path}: video is truncated or corrupt: decoded {index} frame(s); {details}")
+            self._report(
+                f"{self.path}: video is truncated or corrupt: decoded {index} frame(s); {details}", fatal=index == 0
+            )
 
-    def _report(self, message: str) -> None:
+    def _report(self, message: str, fatal: bool = False) -> None:
         self.problem = message
-        if self.strict:
+        if self.strict or fatal:
             raise SourceError(message)
         log.warning(message)
         warnings.warn(message, SourceWarning, stacklevel=3)

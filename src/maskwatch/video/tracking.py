@@ -112,8 +112,8 @@ class LabelSmoother:
     >>> smoother = LabelSmoother(n_classes=3)
     >>> probs, label = smoother.update(track_id=1, probabilities=p, frame=0)
 
-    A track's first measurement sets its label directly (argmax); after that the label moves only
-    when another class leads by `margin` for `patience` updates in a row. `forget(frame, gap)`
+    A track's first `patience` measurements set its label directly (argmax of their mean); after
+    that the label moves only when another class leads by `margin` for `patience` updates in a row. `forget(frame, gap)`
     drops tracks not updated for more than `gap` frames so a long stream uses bounded memory.
     """
 
@@ -142,11 +142,17 @@ class LabelSmoother:
             state = _TrackState(probs=raw.copy(), label=int(raw.argmax()), last_frame=frame)
             self._tracks[track_id] = state
             return state.probs.copy(), state.label
-        state.probs = (1.0 - self.alpha) * state.probs + self.alpha * raw
         state.updates += 1
+        # Running mean until there are 1/alpha measurements, EMA after: the first frame alone
+        # does not get a weight of (1 - alpha)^k in the average (EMA start-up bias).
+        weight = max(self.alpha, 1.0 / state.updates)
+        state.probs = (1.0 - weight) * state.probs + weight * raw
         state.last_frame = frame
         best = int(state.probs.argmax())
-        if best != state.label and state.probs[best] - state.probs[state.label] >= self.margin:
+        if state.updates <= self.patience:
+            # Warm-up: the first few measurements decide the starting label without hysteresis.
+            state.label, state.candidate, state.streak = best, -1, 0
+        elif best != state.label and state.probs[best] - state.probs[state.label] >= self.margin:
             state.streak = state.streak + 1 if best == state.candidate else 1
             state.candidate = best
             if state.streak >= self.patience:

@@ -24,9 +24,9 @@ def cache_key(images: np.ndarray, features_model) -> str:
     digest = hashlib.blake2b(digest_size=12)
     digest.update(repr((images.shape, str(images.dtype))).encode())
     digest.update(memoryview(np.ascontiguousarray(images)).cast("B"))
-    for weight in features_model.weights:
-        value = np.ascontiguousarray(np.asarray(weight.numpy() if hasattr(weight, "numpy") else weight))
-        digest.update(weight.path.encode() if hasattr(weight, "path") else b"")
+    for value in features_model.get_weights():  # values in layer order; names differ between builds
+        value = np.ascontiguousarray(value)
+        digest.update(repr((value.shape, str(value.dtype))).encode())
         digest.update(memoryview(value).cast("B"))
     return digest.hexdigest()
 

@@ -1,0 +1,53 @@
+"""Find faces in images and label each one: face detectors, model cache, pipeline, outputs.
+
+>>> from maskwatch.detect import MaskDetector, detect
+>>> results = detect("crowd.jpg", save_dir="out")         # = `maskwatch detect crowd.jpg --save-dir out`
+>>> detections = MaskDetector().process(rgb)              # sv.Detections for one RGB frame
+
+Modules: `faces` (FaceDetector, YuNet, yuface fallback), `model_cache` (find / download the
+YuNet file), `pipeline` (MaskDetector), `sources` (what a source string means), `outputs`
+(annotated images, JSON/CSV/COCO), `evaluation` (evaluate-detection on VOC scenes), `api`
+(detect()), `cli`. Names are imported lazily so `maskwatch --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+
+_EXPORTS = {
+    "detect": "maskwatch.detect.api",
+    "MaskDetector": "maskwatch.detect.pipeline",
+    "FaceDetector": "maskwatch.detect.faces",
+    "YuNetDetector": "maskwatch.detect.faces",
+    "YuFaceDetector": "maskwatch.detect.faces",
+    "load_face_detector": "maskwatch.detect.faces",
+    "resolve_face_model": "maskwatch.detect.model_cache",
+    "evaluate_detection": "maskwatch.detect.evaluation",
+    "FrameAnnotator": "maskwatch.detect.outputs",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'maskwatch.detect' has no attribute {name!r}")
+
+
+class _CallableModule(types.ModuleType):
+    """Lets `maskwatch.detect(...)` work after `import maskwatch.detect`.
+
+    Importing the package sets `maskwatch.detect` to this module, hiding the lazy function of the
+    same name in maskwatch/__init__; calling the module calls detect().
+    """
+
+    def __call__(self, source, *args, **kwargs) -> list[dict]:
+        from maskwatch.detect.api import detect
+
+        return detect(source, *args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

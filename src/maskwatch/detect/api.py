@@ -1,0 +1,283 @@
+"""`maskwatch.detect(source, ...)`: the Python twin of `maskwatch detect SOURCE`.
+
+Images, folders and globs are processed here, one image at a time (a bad file is reported in one
+line and skipped, never stopping the run); videos, cameras and stream URLs are handed to
+maskwatch.video, which adds tracking and label smoothing.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+
+from maskwatch.detect.faces import DEFAULT_NMS, DEFAULT_SCORE, DEFAULT_TILES, DEFAULT_UPSCALE
+from maskwatch.errors import BadImageError, ConfigError, SourceError
+
+
+def _log(message: str, verbose: bool) -> None:
+    if verbose:
+        print(message, file=sys.stderr)
+
+
+def display_available() -> tuple[bool, str]:
+    """(True, "") when cv2.imshow can open a window here, else (False, why not)."""
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return False, "no display (DISPLAY/WAYLAND_DISPLAY not set)"
+    import cv2
+
+    try:
+        cv2.namedWindow("maskwatch", cv2.WINDOW_NORMAL)
+        cv2.destroyWindow("maskwatch")
+    except cv2.error:
+        return False, "this OpenCV build has no window support (opencv-python-headless)"
+    return True, ""
+
+
+class _Window:
+    """Shows frames in one cv2 window; `q` or Esc closes it and stops showing."""
+
+    def __init__(self) -> None:
+        self.open = True
+
+    def show(self, rgb, wait_ms: int) -> None:
+        import cv2
+
+        if not self.open:
+            return
+        cv2.imshow("maskwatch", rgb[..., ::-1])
+        key = cv2.waitKey(wait_ms) & 0xFF
+        if key in (ord("q"), 27):
+            self.close()
+
+    def close(self) -> None:
+        import cv2
+
+        if self.open:
+            cv2.destroyAllWindows()
+            self.open = False
+
+
+def detect(
+    source: str | int | os.PathLike,
+    model: str | os.PathLike | None = None,
+    face_model: str | os.PathLike | None = None,
+    conf: float = DEFAULT_SCORE,
+    nms: float = DEFAULT_NMS,
+    upscale: float | None = None,
+    tiles: int = DEFAULT_TILES,
+    min_face: float = 0.0,
+    save_dir: str | os.PathLike | None = None,
+    save_json: str | os.PathLike | None = None,
+    save_csv: str | os.PathLike | None = None,
+    save_coco: str | os.PathLike | None = None,
+    show: bool = False,
+    verbose: bool = True,
+    detector=None,
+    max_frames: int | None = None,
+    **video_options,
+) -> list[dict]:
+    """Find faces in source and label each one; write the outputs asked for.
+
+    Args:
+        source: image file, folder (recursive), glob pattern, video file, camera index
+            (0 or "0") or stream URL (rtsp://, http://...).
+        model: classifier file (.tflite/.onnx/.keras); None = the shipped default model.
+        face_model: YuNet .onnx path or "yuface"; None = resolve YuNet (cache / download),
+            falling back to the built-in yuface detector with a notice.
+        conf: face score threshold (0..1). nms: IoU for merging duplicate face boxes.
+        upscale: enlarge small images up to this factor before face detection (finds small faces
+            in crowds); None = 2.0 for images, 1.0 (off) for video.
+        tiles: also detect on a tiles x tiles grid of overlapping crops (0 = off).
+        min_face: ignore faces whose shorter side is below this many pixels.
+        save_dir: write annotated images (or the annotated video, `<name>.mp4`) here.
+        save_json: the returned list as JSON (for video: JSON Lines, one line per frame).
+        save_csv: one row per face. save_coco: COCO results JSON (images only).
+        show: display results in a window when a display exists (else a notice).
+        verbose: progress, skipped files and the summary on stderr.
+        detector: a ready MaskDetector (then model/face_model/conf/... are not used).
+        max_frames: stop a video/camera/stream after this many frames.
+        **video_options: passed to maskwatch.video's pipeline (classify_every, detect_size, ...).
+
+    Returns:
+        images: one dict per image read, {"source", "width", "height", "detections": [{"box",
+        "label", "confidence", "face_score", "probabilities"}]}; video: one report dict
+        (maskwatch.video.process_video's: frames, summary, events, output paths...).
+    """
+    from maskwatch.detect.sources import parse_source
+
+    if not 0.0 <= conf <= 1.0:
+        raise ConfigError(f"conf must be between 0 and 1, got {conf}")
+    parsed = parse_source(source)
+    window = None
+    if show:
+        ok, why = display_available()
+        if ok:
+            window = _Window()
+        else:
+            _log(f"notice: --show ignored: {why}", True)
+    options = {"conf": conf, "nms": nms, "tiles": tiles, "min_face": min_face}
+    if parsed.is_video:
+        if save_csv is not None or save_coco is not None:
+            raise ConfigError(f"{parsed.value}: --save-csv and --save-coco are for images; use --save-json for video")
+        return [
+            _detect_video(
+                parsed,
+                model,
+                face_model,
+                options,
+                upscale,
+                save_dir,
+                save_json,
+                window,
+                verbose,
+                detector,
+                max_frames,
+                video_options,
+            )
+        ]
+    if video_options:
+        raise ConfigError(f"options {sorted(video_options)} only apply to video sources")
+    from maskwatch.detect.pipeline import MaskDetector
+
+    if detector is None:
+        upscale = DEFAULT_UPSCALE if upscale is None else upscale
+        detector = MaskDetector(model, face_model, upscale=upscale, quiet=not verbose, **options)
+    return _detect_images(parsed, detector, save_dir, save_json, save_csv, save_coco, window, verbose)
+
+
+def _detect_images(parsed, detector, save_dir, save_json, save_csv, save_coco, window, verbose) -> list[dict]:
+    from maskwatch.detect.outputs import (
+        FrameAnnotator,
+        annotated_path,
+        image_result,
+        write_coco,
+        write_csv,
+        write_json,
+    )
+    from maskwatch.detect.sources import list_images, relative_name
+    from maskwatch.images import load_image, save_image
+
+    files = list_images(parsed)
+    annotator = FrameAnnotator(detector.labels) if (save_dir is not None or window is not None) else None
+    results: list[dict] = []
+    skipped: list[str] = []
+    counts: Counter[str] = Counter()
+    progress = files
+    if verbose and len(files) > 1:
+        from tqdm import tqdm
+
+        progress = tqdm(files, desc="detect", unit="img", file=sys.stderr, leave=False)
+    try:
+        for path in progress:
+            try:
+                rgb = load_image(path)
+            except BadImageError as exc:
+                skipped.append(str(exc))
+                _log(f"skipped {exc}", verbose)
+                continue
+            detections = detector.process(rgb)
+            result = image_result(str(path), rgb, detections, detector.labels)
+            results.append(result)
+            counts.update(face["label"] for face in result["detections"])
+            if annotator is not None:
+                drawn = annotator.annotate(rgb, detections)
+                if save_dir is not None:
+                    save_image(annotated_path(save_dir, relative_name(path, parsed)), drawn)
+                if window is not None:
+                    window.show(drawn, wait_ms=0)
+    finally:
+        if window is not None:
+            window.close()
+    if save_json is not None:
+        write_json(results, save_json)
+    if save_csv is not None:
+        write_csv(results, save_csv, detector.labels)
+    if save_coco is not None:
+        write_coco(results, save_coco, detector.labels)
+    if verbose:
+        _summary(results, skipped, counts, detector.labels, save_dir)
+    return results
+
+
+def _summary(results, skipped, counts, labels, save_dir) -> None:
+    faces = sum(counts.values())
+    per_label = ", ".join(f"{label} {counts.get(label, 0)}" for label in labels)
+    line = f"{len(results)} image(s), {faces} face(s): {per_label}"
+    if skipped:
+        line += f"; {len(skipped)} file(s) skipped"
+    if save_dir is not None and results:
+        line += f"; annotated images in {save_dir}"
+    print(line, file=sys.stderr)
+
+
+def _detect_video(
+    parsed,
+    model,
+    face_model,
+    options,
+    upscale,
+    save_dir,
+    save_json,
+    window,
+    verbose,
+    detector,
+    max_frames,
+    video_options,
+) -> dict:
+    try:
+        from maskwatch.video import process_video, video_detector
+    except ImportError as exc:
+        raise SourceError(
+            f"{parsed.value}: video, camera and stream sources need maskwatch.video, which is not available ({exc})"
+        ) from None
+    if detector is None:
+        if upscale is not None:
+            options = {**options, "upscale": upscale}
+        detector = video_detector(model, face_model, quiet=not verbose, **options)
+    save = None
+    if save_dir is not None:
+        name = f"camera{parsed.value}" if isinstance(parsed.value, int) else Path(str(parsed.value)).stem or "stream"
+        save = Path(save_dir) / f"{name}.mp4"
+    if window is None:
+        report = process_video(
+            parsed.value,
+            detector=detector,
+            save=save,
+            save_json=save_json,
+            max_frames=max_frames,
+            progress=verbose,
+            **video_options,
+        )
+    else:
+        report = _show_video(parsed.value, detector, save, save_json, max_frames, window, video_options)
+    if verbose:
+        summary = report.get("summary", {})
+        print(f"{report.get('frames', 0)} frame(s); summary: {summary}", file=sys.stderr)
+    return report
+
+
+def _show_video(source, detector, save, save_json, max_frames, window, video_options) -> dict:
+    """Run the video pipeline frame by frame, showing each annotated frame; q/Esc stops."""
+    from maskwatch.video.pipeline import VideoPipeline
+
+    pipeline = VideoPipeline(detector, annotate=True, **video_options)
+    results = pipeline.run(source, save=save, save_json=save_json, max_frames=max_frames)
+    try:
+        for result in results:
+            window.show(result.annotated, wait_ms=1)
+            if not window.open:
+                break
+    finally:
+        results.close()
+        window.close()
+    return {
+        "source": pipeline.source.name if pipeline.source else str(source),
+        "frames": pipeline.timings.frames,
+        "summary": pipeline.summary(),
+        "events": [event.to_dict() for event in pipeline.events],
+        "video": pipeline.outputs.get("video"),
+        "json": pipeline.outputs.get("json"),
+        "warnings": list(pipeline.warnings),
+    }

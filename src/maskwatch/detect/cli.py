@@ -1,0 +1,155 @@
+"""`maskwatch detect SOURCE` and `maskwatch evaluate-detection --voc DIR` (mirror detect() /
+evaluate_detection() one to one; heavy imports happen inside the commands)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from maskwatch.detect.faces import DEFAULT_NMS, DEFAULT_SCORE, DEFAULT_TILES, DEFAULT_UPSCALE
+
+#: Images listed in the terminal table; --save-json always has every result.
+MAX_ROWS = 50
+
+
+def register(app: typer.Typer) -> None:
+    app.command("detect")(detect_command)
+    app.command("evaluate-detection")(evaluate_detection_command)
+
+
+ModelOpt = Annotated[
+    Path | None, typer.Option("--model", "-m", help="Classifier file (.tflite/.onnx/.keras); default: shipped model.")
+]
+FaceModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--face-model",
+        help="YuNet .onnx file, or 'yuface' for the built-in detector. Default: $MASKWATCH_FACE_MODEL, "
+        "the cache ($MASKWATCH_HOME/face/), a one-time download, else yuface.",
+    ),
+]
+ConfOpt = Annotated[float, typer.Option("--conf", min=0.0, max=1.0, help="Face score threshold.")]
+NmsOpt = Annotated[float, typer.Option("--nms", min=0.01, max=1.0, help="IoU above which face boxes merge.")]
+UpscaleOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--upscale",
+        min=1.0,
+        help="Enlarge small images up to this factor to find small faces (default 2 for images, 1 for video).",
+    ),
+]
+TilesOpt = Annotated[
+    int, typer.Option("--tiles", min=0, max=8, help="Also detect on an N x N grid of tiles (0 = off).")
+]
+MinFaceOpt = Annotated[float, typer.Option("--min-face", min=0.0, help="Ignore faces smaller than this (pixels).")]
+
+
+def detect_command(
+    source: Annotated[
+        str | None,
+        typer.Argument(help="Image, folder, glob ('shots/**/*.jpg'), video file, camera index (0) or rtsp/http URL."),
+    ] = None,
+    source_option: Annotated[str | None, typer.Option("--source", help="Same as the SOURCE argument.")] = None,
+    model: ModelOpt = None,
+    face_model: FaceModelOpt = None,
+    conf: ConfOpt = DEFAULT_SCORE,
+    nms: NmsOpt = DEFAULT_NMS,
+    upscale: UpscaleOpt = None,
+    tiles: TilesOpt = DEFAULT_TILES,
+    min_face: MinFaceOpt = 0.0,
+    save_dir: Annotated[Path | None, typer.Option("--save-dir", help="Write annotated images / video here.")] = None,
+    save_json: Annotated[Path | None, typer.Option("--save-json", help="Results as JSON (video: JSON Lines).")] = None,
+    save_csv: Annotated[Path | None, typer.Option("--save-csv", help="One CSV row per face (images).")] = None,
+    save_coco: Annotated[Path | None, typer.Option("--save-coco", help="COCO results JSON (images).")] = None,
+    show: Annotated[bool, typer.Option("--show", help="Show results in a window (when a display exists).")] = False,
+    max_frames: Annotated[
+        int | None, typer.Option("--max-frames", min=1, help="Stop a video/camera/stream after N frames.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, table or summary.")] = False,
+) -> None:
+    """Find every face in SOURCE and label it with_mask / without_mask / mask_weared_incorrect."""
+    from maskwatch.detect.api import detect
+    from maskwatch.errors import SourceError
+
+    if source is not None and source_option is not None and source != source_option:
+        raise SourceError(f"two different sources given: {source!r} and --source {source_option!r}")
+    chosen = source if source is not None else source_option
+    if chosen is None:
+        raise SourceError("no source: give SOURCE (an image, folder, glob, video, camera index or URL)")
+    results = detect(
+        chosen,
+        model=model,
+        face_model=face_model,
+        conf=conf,
+        nms=nms,
+        upscale=upscale,
+        tiles=tiles,
+        min_face=min_face,
+        save_dir=save_dir,
+        save_json=save_json,
+        save_csv=save_csv,
+        save_coco=save_coco,
+        show=show,
+        max_frames=max_frames,
+        verbose=not quiet,
+    )
+    if quiet or not results or "detections" not in results[0]:
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    labels = list(results[0]["detections"][0]["probabilities"]) if any(r["detections"] for r in results) else []
+    table = Table(title=f"{len(results)} image(s)")
+    table.add_column("image", overflow="fold")
+    table.add_column("size", justify="right")
+    table.add_column("faces", justify="right")
+    for label in labels:
+        table.add_column(label, justify="right")
+    for result in results[:MAX_ROWS]:
+        found = [face["label"] for face in result["detections"]]
+        table.add_row(
+            result["source"],
+            f"{result['width']}x{result['height']}",
+            str(len(found)),
+            *(str(found.count(label)) for label in labels),
+        )
+    console = Console()
+    console.print(table)
+    if len(results) > MAX_ROWS:
+        console.print(f"... {len(results) - MAX_ROWS} more image(s) (all of them with --save-json)")
+
+
+def evaluate_detection_command(
+    voc: Annotated[Path, typer.Option("--voc", help="Pascal VOC folder (annotations/*.xml + images/).")],
+    model: ModelOpt = None,
+    face_model: FaceModelOpt = None,
+    conf: ConfOpt = DEFAULT_SCORE,
+    nms: NmsOpt = DEFAULT_NMS,
+    upscale: Annotated[
+        float, typer.Option("--upscale", min=1.0, help="Enlarge small images up to this factor.")
+    ] = DEFAULT_UPSCALE,
+    tiles: TilesOpt = DEFAULT_TILES,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Evaluate the first N scenes only.")] = None,
+    save_json: Annotated[Path | None, typer.Option("--save-json", help="Write the report as JSON.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print the JSON only.")] = False,
+) -> None:
+    """Score face detection + labels on VOC scenes: AP@0.5 per class, mAP, face recall, label confusion."""
+    import json
+
+    from maskwatch.detect.evaluation import evaluate_detection
+
+    report = evaluate_detection(
+        voc,
+        model=model,
+        face_model=face_model,
+        limit=limit,
+        save_json=save_json,
+        verbose=not quiet,
+        conf=conf,
+        nms=nms,
+        upscale=upscale,
+        tiles=tiles,
+    )
+    typer.echo(json.dumps(report, indent=2))

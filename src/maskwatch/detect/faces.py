@@ -1,0 +1,288 @@
+"""Face detectors behind one small interface: `detect(rgb) -> sv.Detections`.
+
+Two back-ends run the same network family (Shiqi Yu's YuNet / libfacedetection):
+
+* `YuNetDetector` - OpenCV's `cv2.FaceDetectorYN` with the 2023mar ONNX file (the default; the
+  file comes from the model cache, see `model_cache`).
+* `YuFaceDetector` - the `yuface` wheel, which has the weights compiled in. It is the offline
+  fallback when the ONNX file is neither on disk nor downloadable.
+
+Both share `_ScaledDetector`, which adds what the raw networks lack for crowd photos: small faces
+(< ~20 px) are the main miss, so a small image is also run enlarged (`upscale`) and a big one can be
+cut into overlapping tiles (`tiles`); the passes are merged with non-maximum suppression.
+`load_face_detector` picks the back-end and prints the one-line fallback notice.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import supervision as sv
+
+from maskwatch.detections import from_faces
+from maskwatch.errors import ModelFileError
+
+#: Face score threshold. OpenCV's sample uses 0.9, which drops many masked faces (a mask hides the
+#: mouth and nose landmarks YuNet scores on); 0.6 was chosen on voc3 (see bench/bench_detect.py).
+DEFAULT_SCORE = 0.6
+#: IoU above which two face boxes are the same face.
+DEFAULT_NMS = 0.3
+#: Enlarge small images by up to this factor before detection (1.0 = off). On voc3 (400 px scenes,
+#: many faces under 20 px) 2x finds far more faces for ~4x the detector time.
+DEFAULT_UPSCALE = 2.0
+#: Upscaling never makes the long side larger than this, so big photos are not blown up.
+UPSCALE_MAX_SIDE = 1600
+#: Tiles per side (0 or 1 = off). Off by default: on voc3 it costs more than it finds.
+DEFAULT_TILES = 0
+_TILE_OVERLAP = 0.25
+
+
+@runtime_checkable
+class FaceDetector(Protocol):
+    """Anything that finds faces: xyxy boxes, face_score and 5 landmarks in an sv.Detections."""
+
+    name: str
+
+    def detect(self, rgb: np.ndarray) -> sv.Detections:
+        """Faces in an (H, W, 3) RGB uint8 image, as maskwatch.detections.from_faces builds them."""
+        ...
+
+
+def _empty_raw() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, 5, 2), np.float32)
+
+
+class _ScaledDetector:
+    """Runs a raw face network on the image (enlarged when small, optionally tiled) and merges passes.
+
+    Subclasses implement `_raw(bgr)` returning boxes (xyxy), scores and landmarks in the
+    coordinates of the array they were given.
+    """
+
+    name = "base"
+
+    def __init__(
+        self,
+        score_threshold: float = DEFAULT_SCORE,
+        nms_threshold: float = DEFAULT_NMS,
+        upscale: float = DEFAULT_UPSCALE,
+        tiles: int = DEFAULT_TILES,
+        min_face: float = 0.0,
+    ) -> None:
+        if not 0.0 <= score_threshold <= 1.0:
+            raise ValueError(f"face score threshold must be in 0..1, got {score_threshold}")
+        if not 0.0 < nms_threshold <= 1.0:
+            raise ValueError(f"NMS threshold must be in (0, 1], got {nms_threshold}")
+        if upscale < 1.0:
+            raise ValueError(f"upscale must be >= 1 (1 = off), got {upscale}")
+        if tiles < 0:
+            raise ValueError(f"tiles must be >= 0 (0 = off), got {tiles}")
+        self.score_threshold = float(score_threshold)
+        self.nms_threshold = float(nms_threshold)
+        self.upscale = float(upscale)
+        self.tiles = int(tiles)
+        self.min_face = float(min_face)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(score_threshold={self.score_threshold}, nms_threshold={self.nms_threshold}, "
+            f"upscale={self.upscale}, tiles={self.tiles})"
+        )
+
+    def _raw(self, bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def _factor(self, width: int, height: int) -> float:
+        """How much to enlarge a (part of an) image: up to `upscale`, never past UPSCALE_MAX_SIDE."""
+        long_side = max(width, height)
+        if self.upscale <= 1.0 or long_side >= UPSCALE_MAX_SIDE:
+            return 1.0
+        return max(1.0, min(self.upscale, UPSCALE_MAX_SIDE / long_side))
+
+    def _pass(self, bgr: np.ndarray, x0: int, y0: int, factor: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One network run on bgr enlarged by factor; results mapped back to full-image pixels."""
+        import cv2
+
+        if factor != 1.0:
+            height, width = bgr.shape[:2]
+            size = (max(1, round(width * factor)), max(1, round(height * factor)))
+            bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_LINEAR)
+        boxes, scores, landmarks = self._raw(np.ascontiguousarray(bgr))
+        offset = np.array([x0, y0], dtype=np.float32)
+        boxes = boxes / factor + np.tile(offset, 2)
+        landmarks = landmarks / factor + offset
+        return boxes, scores, landmarks
+
+    def _tiles(self, width: int, height: int) -> list[tuple[int, int, int, int]]:
+        """Overlapping tile rectangles (x0, y0, x1, y1) covering the image in a tiles x tiles grid."""
+        n = self.tiles
+        tile_w = int(np.ceil(width / (n - (n - 1) * _TILE_OVERLAP)))
+        tile_h = int(np.ceil(height / (n - (n - 1) * _TILE_OVERLAP)))
+        xs = np.linspace(0, max(0, width - tile_w), n).round().astype(int)
+        ys = np.linspace(0, max(0, height - tile_h), n).round().astype(int)
+        return [(int(x), int(y), min(width, int(x) + tile_w), min(height, int(y) + tile_h)) for y in ys for x in xs]
+
+    def detect(self, rgb: np.ndarray) -> sv.Detections:
+        """Faces in an RGB uint8 image (H, W, 3): boxes clipped to the image, sorted by score."""
+        import cv2
+
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+            raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {rgb.shape} {rgb.dtype}")
+        height, width = rgb.shape[:2]
+        bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+        factor = self._factor(width, height)
+        passes = [self._pass(bgr, 0, 0, factor)]
+        if factor > 1.0:
+            # The enlarged pass finds small faces; the native pass keeps large faces that the
+            # enlargement pushes past the network's largest anchors.
+            passes.append(self._pass(bgr, 0, 0, 1.0))
+        if self.tiles > 1:
+            for x0, y0, x1, y1 in self._tiles(width, height):
+                tile = bgr[y0:y1, x0:x1]
+                passes.append(self._pass(tile, x0, y0, self._factor(x1 - x0, y1 - y0)))
+        boxes = np.concatenate([p[0] for p in passes]).astype(np.float32)
+        scores = np.concatenate([p[1] for p in passes]).astype(np.float32)
+        landmarks = np.concatenate([p[2] for p in passes]).astype(np.float32)
+        return self._finish(boxes, scores, landmarks, width, height, merged=len(passes) > 1)
+
+    def _finish(
+        self, boxes: np.ndarray, scores: np.ndarray, landmarks: np.ndarray, width: int, height: int, merged: bool
+    ) -> sv.Detections:
+        keep = scores >= self.score_threshold
+        boxes, scores, landmarks = boxes[keep], scores[keep], landmarks[keep]
+        boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width)
+        boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)
+        sizes = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+        keep = sizes >= max(1.0, self.min_face)
+        boxes, scores, landmarks = boxes[keep], scores[keep], landmarks[keep]
+        if merged and len(boxes) > 1:
+            keep = sv.box_non_max_suppression(np.column_stack([boxes, scores]), iou_threshold=self.nms_threshold)
+            boxes, scores, landmarks = boxes[keep], scores[keep], landmarks[keep]
+            if self.tiles > 1 and len(boxes) > 1:
+                # A face cut by a tile edge gives a partial box inside the full one: IoU is low but
+                # intersection-over-smaller is high, so suppress on that too.
+                keep = sv.box_non_max_suppression(
+                    np.column_stack([boxes, scores]), iou_threshold=0.7, overlap_metric=sv.OverlapMetric.IOS
+                )
+                boxes, scores, landmarks = boxes[keep], scores[keep], landmarks[keep]
+        order = np.argsort(-scores, kind="stable")
+        return from_faces(boxes[order], scores[order], landmarks[order])
+
+
+class YuNetDetector(_ScaledDetector):
+    """YuNet through OpenCV's `cv2.FaceDetectorYN` (the default face detector).
+
+    >>> det = YuNetDetector("face_detection_yunet_2023mar.onnx")
+    >>> faces = det.detect(rgb)          # sv.Detections, face_score + landmarks in .data
+    """
+
+    name = "yunet"
+
+    def __init__(self, model_path: str | os.PathLike, **options) -> None:
+        import cv2
+
+        super().__init__(**options)
+        self.model_path = Path(model_path)
+        if not self.model_path.is_file():
+            raise ModelFileError(f"{self.model_path}: face model file not found")
+        logging = cv2.utils.logging
+        level = logging.getLogLevel()
+        # OpenCV 5's new graph engine warns that it ignores the target; the warning is noise here.
+        logging.setLogLevel(logging.LOG_LEVEL_ERROR)
+        try:
+            # Internal threshold a bit lower than ours so merged passes can still reach it; top_k
+            # large because crowd scenes have hundreds of candidates.
+            self._net = cv2.FaceDetectorYN.create(
+                str(self.model_path), "", (320, 320), min(self.score_threshold, 0.99), self.nms_threshold, 5000
+            )
+        except cv2.error as exc:
+            raise ModelFileError(f"{self.model_path}: OpenCV cannot load this face model ({exc.err})") from None
+        finally:
+            logging.setLogLevel(level)
+        self._size: tuple[int, int] | None = None
+
+    def _raw(self, bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        height, width = bgr.shape[:2]
+        if self._size != (width, height):
+            self._net.setInputSize((width, height))
+            self._size = (width, height)
+        _, faces = self._net.detect(bgr)
+        if faces is None or len(faces) == 0:
+            return _empty_raw()
+        faces = np.asarray(faces, dtype=np.float32)
+        boxes = faces[:, 0:4].copy()
+        boxes[:, 2:4] += boxes[:, 0:2]  # xywh -> xyxy
+        return boxes, faces[:, 14], faces[:, 4:14].reshape(-1, 5, 2)
+
+
+class YuFaceDetector(_ScaledDetector):
+    """libfacedetection through the `yuface` wheel: weights built in, so it works with no model file.
+
+    Its scores are integers 0..100; they are divided by 100 so thresholds mean the same as YuNet's.
+    """
+
+    name = "yuface"
+
+    def __init__(self, **options) -> None:
+        super().__init__(**options)
+        import yuface  # noqa: F401  (fail here, not at the first image, when the wheel is missing)
+
+    def _raw(self, bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        import yuface
+
+        with warnings.catch_warnings():
+            # yuface warns above 960 px; the caller decides the size (tiling / upscaling).
+            warnings.simplefilter("ignore", UserWarning)
+            scores, boxes, landmarks = yuface.detect(bgr, min(self.score_threshold, 0.99))
+        if len(scores) == 0:
+            return _empty_raw()
+        boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+        boxes[:, 2:4] += boxes[:, 0:2]
+        return (
+            boxes,
+            np.asarray(scores, dtype=np.float32) / 100.0,
+            np.asarray(landmarks, dtype=np.float32).reshape(-1, 5, 2),
+        )
+
+
+def load_face_detector(
+    face_model: str | os.PathLike | None = None,
+    score_threshold: float = DEFAULT_SCORE,
+    nms_threshold: float = DEFAULT_NMS,
+    upscale: float = DEFAULT_UPSCALE,
+    tiles: int = DEFAULT_TILES,
+    min_face: float = 0.0,
+    download: bool | None = None,
+    quiet: bool = False,
+) -> FaceDetector:
+    """The face detector to use: YuNet from `face_model` / the cache / a download, else yuface.
+
+    `face_model="yuface"` asks for the built-in fallback explicitly. An explicit path that does not
+    exist is an error (no silent fallback); only a missing *default* file falls back, with a notice.
+    """
+    from maskwatch.detect.model_cache import resolve_face_model
+
+    options = {
+        "score_threshold": score_threshold,
+        "nms_threshold": nms_threshold,
+        "upscale": upscale,
+        "tiles": tiles,
+        "min_face": min_face,
+    }
+    if face_model is not None and str(face_model).lower() == "yuface":
+        return YuFaceDetector(**options)
+    explicit = face_model is not None or bool(os.environ.get("MASKWATCH_FACE_MODEL"))
+    try:
+        path = resolve_face_model(face_model, download=download)
+    except ModelFileError as exc:
+        if explicit:
+            raise
+        if not quiet:
+            print(f"notice: YuNet face model unavailable ({exc}); using the built-in yuface detector", file=sys.stderr)
+        return YuFaceDetector(**options)
+    return YuNetDetector(path, **options)

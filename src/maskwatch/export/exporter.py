@@ -140,7 +140,8 @@ def export_model(
     written: dict[str, Path] = {}
     for fmt in names:
         path = out_dir / f"{name}{FORMATS[fmt]}"
-        info = build_model_info(fmt, labels, input_size, backbone, crop_margin, source)
+        carried = {k: v for k, v in (known.extra if known else {}).items() if k == "run"}
+        info = build_model_info(fmt, labels, input_size, backbone, crop_margin, source, extra=carried)
         log.info("exporting %s -> %s", fmt, path)
         if fmt == "keras":
             export_keras(model, path)

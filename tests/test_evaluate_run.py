@@ -1,0 +1,59 @@
+"""End to end on a real (tiny) training run: train -> evaluate_run (train's own hook) -> export_run
+-> evaluate the exported int8 file on the run's test split."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def test_train_evaluate_export_round_trip(data_dir, tmp_path):
+    from maskwatch.evaluate import evaluate_run
+    from maskwatch.export import export_run
+    from maskwatch.train import train
+
+    config = {
+        "data": {
+            "sources": [
+                {"type": "folder", "path": str(data_dir / "mask2"), "manifest": str(data_dir / "MANIFEST.csv")}
+            ],
+            "sample_per_class": 50,
+            "val": 0.2,
+            "test": 0.3,
+        },
+        "model": {"name": "simple_cnn", "input_size": 48, "weights": None},
+        "train": {"epochs": 2, "batch_size": 16},
+        "finetune": {"epochs": 0},
+        "run": {"root": str(tmp_path / "runs"), "evaluate": True},
+    }
+    run = train(config, name="tiny", progress=False)
+    run_dir = run.run_dir
+
+    # train's own hook ran evaluate_run: the report is in the run folder, on the test rows of split.csv
+    with open(run_dir / "split.csv", newline="", encoding="utf-8") as handle:
+        test_rows = [r for r in csv.DictReader(handle) if r["split"] == "test"]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["metrics"]["n"] == len(test_rows) > 0
+    assert metrics["metrics"]["labels"] == run.labels
+    for name in ("report.md", "confusion_matrix.png", "accuracy.png", "loss.png"):
+        assert (run_dir / name).is_file(), name
+
+    written = export_run(run_dir, formats=["tflite_int8", "onnx"], calibration_samples=40)
+    assert set(written) == {"tflite_int8", "onnx"}
+    assert all(p.parent == run_dir / "export" and p.name.startswith("tiny") for p in written.values())
+    sidecar = json.loads((run_dir / "export" / "tiny_int8.tflite.json").read_text())
+    assert sidecar["labels"] == run.labels and sidecar["backbone"] == "simple_cnn"
+    assert sidecar["input_size"] == [48, 48]
+    assert sidecar["parity"]["top1_agreement"] >= 0.9
+
+    keras_result = metrics["metrics"]
+    int8 = evaluate_run(run_dir, model=written["tflite_int8"], out_dir=tmp_path / "int8-eval")
+    assert int8["runtime"] == "tflite" and int8["metrics"]["n"] == keras_result["n"]
+    # the quantised model scores (nearly) like the checkpoint on the same faces
+    assert abs(int8["metrics"]["accuracy"] - keras_result["accuracy"]) <= 0.1
+    val = evaluate_run(run_dir, split="val")
+    assert (run_dir / "eval_val" / "report.md").is_file() and val["metrics"]["n"] > 0

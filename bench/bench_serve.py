@@ -12,7 +12,7 @@ Starts the real server (`python -m maskwatch serve`) on 127.0.0.1 in a subproces
 
 Server RSS (from /proc) is printed before, between and after the phases.
 
-    python bench/bench_serve.py --clients 4 --requests 200 --workers 2
+    python bench/bench_serve.py --clients 4 --requests 300 --workers 2
 """
 
 from __future__ import annotations
@@ -183,11 +183,12 @@ def live_frame(images: list[tuple[str, bytes]]) -> bytes:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--requests", type=int, default=200, help="nominal phase: total requests")
-    parser.add_argument("--seconds", type=float, default=120, help="nominal phase: time limit")
+    parser.add_argument("--requests", type=int, default=300, help="nominal phase: total requests")
+    parser.add_argument("--seconds", type=float, default=120, help="nominal phase: time limit per round")
+    parser.add_argument("--rounds", type=int, default=3, help="nominal phase split in rounds (RSS after each)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--queue", type=int, default=None, help="default: enough for --clients (no 503 in phase 1)")
-    parser.add_argument("--images", type=int, default=20, help="voc3 images cycled through")
+    parser.add_argument("--images", type=int, default=30, help="voc3 images cycled through")
     parser.add_argument("--bad", type=int, default=200, help="bad-request burst size")
     parser.add_argument("--overload-clients", type=int, default=16)
     parser.add_argument("--overload-requests", type=int, default=100)
@@ -207,8 +208,19 @@ def main() -> None:
         rss = {"ready": rss_mb(server.pid)}
         load_phase(base, images, 1, 3, 60)  # warm-up
         rss["warm"] = rss_mb(server.pid)
-        nominal = load_phase(base, images, args.clients, args.requests, args.seconds)
-        rss["after load"] = rss_mb(server.pid)
+        # In rounds, with RSS after each: growth that stops after the first round is allocator
+        # warm-up (new image sizes); growth every round would be a leak.
+        rounds = []
+        for i in range(args.rounds):
+            rounds.append(load_phase(base, images, args.clients, args.requests // args.rounds, args.seconds))
+            rss[f"after load round {i + 1}"] = rss_mb(server.pid)
+        nominal = {
+            "wall": sum(r["wall"] for r in rounds),
+            "done": sum(r["done"] for r in rounds),
+            "ok": sum(r["ok"] for r in rounds),
+            "statuses": {k: sum(r["statuses"].get(k, 0) for r in rounds) for r in rounds for k in r["statuses"]},
+            "latencies": [x for r in rounds for x in r["latencies"]],
+        }
         bad = bad_phase(base, args.bad)
         rss["after bad"] = rss_mb(server.pid)
         over = load_phase(base, images, args.overload_clients, args.overload_requests, args.seconds)

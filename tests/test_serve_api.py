@@ -334,8 +334,13 @@ def test_websocket_needs_token_then_answers_frames(client: TestClient, scene) ->
     with client.websocket_connect("/api/v1/live") as ws:
         ws.send_json({"type": "auth", "token": "wrong"})
         assert ws.receive_json()["error"] == "unauthorized"
+    from maskwatch.classifier import Classifier
+    from maskwatch.images import load_image
+    from maskwatch.serve.engine import live_detector
+
     data = scene[0].read_bytes()
-    rest = client.post("/api/v1/detect", content=data).json()
+    live = live_detector(Classifier.load(threads=1))  # live frames: video settings (no enlarged pass)
+    rest = {"detections": live.records(live.process(load_image(scene[0])))}
     with client.websocket_connect("/api/v1/live") as ws:
         ws.send_json({"type": "auth", "token": TOKEN})
         ready = ws.receive_json()

@@ -150,15 +150,11 @@ def iou(a, b) -> float:
 
 def test_live_mode_draws_labelled_boxes(server, browser, camera_clip, artifacts_dir: Path) -> None:
     from maskwatch.classifier import Classifier
-
-    try:
-        from maskwatch.detect import MaskDetector
-    except ImportError:  # TODO: remove once maskwatch.detect exports it
-        from maskwatch.detect.pipeline import MaskDetector
+    from maskwatch.serve.engine import live_detector
 
     base, app = server
     _, camera_rgb = camera_clip
-    detector = MaskDetector(classifier=Classifier.load(threads=1), quiet=True)
+    detector = live_detector(Classifier.load(threads=1))  # what the server runs on live frames
     expected = detector.records(detector.process(camera_rgb))
     confident = [d for d in expected if d["confidence"] >= 0.8 and d["face_score"] >= 0.8]
     assert confident, f"the pipeline finds no confident face in the test frame: {expected}"

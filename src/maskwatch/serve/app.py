@@ -64,6 +64,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        install_log_redaction()  # here, after the server has configured its loggers
         loading = asyncio.create_task(runtime.load())
         app.state.loading = loading
         try:

@@ -103,7 +103,7 @@ async def _answer(runtime, data: bytes, frame: int, labels: list[str]) -> dict:
             raise ApiError(413, "body_too_large", f"frame of {len(data):,} bytes is above {settings.max_body_bytes:,}")
         require_image(data)
         check_pixels(data, settings.max_pixels)
-        record, _ = await runtime.run(detect_job, data, f"frame {frame}", settings.max_pixels, False)
+        record, _ = await runtime.run(detect_job, data, f"frame {frame}", settings.max_pixels, False, True)
     except ApiError as exc:
         runtime.stats.refused(exc.error)
         if exc.error == "busy":

@@ -67,11 +67,7 @@ def client():
 def mask_detector():
     """The same pipeline, run in-process, as the reference for what the API must answer."""
     from maskwatch.classifier import Classifier
-
-    try:
-        from maskwatch.detect import MaskDetector
-    except ImportError:  # TODO: remove once maskwatch.detect exports it
-        from maskwatch.detect.pipeline import MaskDetector
+    from maskwatch.detect import MaskDetector
 
     return MaskDetector(classifier=Classifier.load(threads=1), quiet=True)
 

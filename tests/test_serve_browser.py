@@ -21,6 +21,8 @@ import numpy as np
 import pytest
 from defusedxml import ElementTree
 
+from maskwatch.detect.outputs import LABEL_COLORS
+
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [
     pytest.mark.browser,
@@ -44,8 +46,14 @@ LAUNCH_ARGS = [
     "--use-fake-ui-for-media-stream",
     "--use-fake-device-for-media-stream",
 ]
-# Must match static/app.js and serve/engine.py.
-COLOURS = {"with_mask": (34, 197, 94), "without_mask": (239, 68, 68), "mask_weared_incorrect": (245, 158, 11)}
+
+
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    return tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+
+
+# The page must draw each class in the colour annotated images and videos use.
+COLOURS = {label: _rgb(colour) for label, colour in LABEL_COLORS.items()}
 
 
 def face_crops(data_dir: Path, per_class: int = 2, min_side: float = 60) -> list[np.ndarray]:

@@ -2,7 +2,8 @@
 
 Decoding happens inside the job, on the worker thread, so the pool bounds all heavy CPU work:
 a burst of large uploads waits for (or is refused by) the pool instead of decoding in parallel
-on the event loop.
+on the event loop. Records and annotated images come from maskwatch.detect.outputs, so the API
+answers exactly what `maskwatch detect --save-json` writes and draws what it draws.
 """
 
 from __future__ import annotations
@@ -15,15 +16,6 @@ import numpy as np
 
 from maskwatch.images import decode_image, encode_jpeg
 
-# Per-class colours (RGB), the same as maskwatch.video's annotated videos and the web page
-# (static/app.js, style.css), so a colour means the same class everywhere.
-CLASS_COLOURS = {
-    "with_mask": (34, 197, 94),  # #22c55e
-    "without_mask": (239, 68, 68),  # #ef4444
-    "mask_weared_incorrect": (245, 158, 11),  # #f59e0b
-}
-_FALLBACK_COLOURS = ((52, 152, 219), (155, 89, 182), (26, 188, 156), (241, 196, 15))
-
 
 @dataclass
 class Engine:
@@ -31,16 +23,25 @@ class Engine:
 
     `live_detector` handles webcam frames: the same classifier, but set up like maskwatch.video
     (no enlarged second pass, which finds tiny faces in photos and costs ~4x at 640x480).
+    Nothing here is shared between workers (runtimes and annotator caches are not thread-safe).
     """
 
     detector: Any
     classifier: Any | None
     labels: list[str]
     live_detector: Any | None = None
+    _annotator: Any | None = None
 
     @property
     def live(self) -> Any:
         return self.live_detector if self.live_detector is not None else self.detector
+
+    def annotate(self, rgb: np.ndarray, detections) -> np.ndarray:
+        if self._annotator is None:
+            from maskwatch.detect.outputs import FrameAnnotator
+
+            self._annotator = FrameAnnotator(self.labels)
+        return self._annotator.annotate(rgb, detections)
 
 
 def engine_from_detector(detector: Any) -> Engine:
@@ -57,11 +58,7 @@ def default_engine_factory(model: str | None, model_threads: int = 1) -> Callabl
 
     def build() -> Engine:
         from maskwatch.classifier import Classifier
-
-        try:
-            from maskwatch.detect import MaskDetector
-        except ImportError:  # TODO(serve): drop once maskwatch.detect exports MaskDetector
-            from maskwatch.detect.pipeline import MaskDetector
+        from maskwatch.detect import MaskDetector
 
         classifier = Classifier.load(model, threads=model_threads)
         engine = engine_from_detector(MaskDetector(classifier=classifier, quiet=True))
@@ -73,21 +70,9 @@ def default_engine_factory(model: str | None, model_threads: int = 1) -> Callabl
 
 def live_detector(classifier) -> Any:
     """The detector for video-like frames, configured as maskwatch.video configures its own."""
-    try:
-        from maskwatch.video import video_detector
-    except ImportError:
-        from maskwatch.detect.pipeline import MaskDetector
+    from maskwatch.video import video_detector
 
-        return MaskDetector(classifier=classifier, upscale=1.0, quiet=True)
     return video_detector(classifier=classifier, quiet=True)
-
-
-def image_record(source: str, rgb: np.ndarray, detections, labels: list[str]) -> dict:
-    """The JSON for one image, the same shape `maskwatch detect --save-json` writes."""
-    from maskwatch.detections import to_records
-
-    height, width = rgb.shape[:2]
-    return {"source": source, "width": int(width), "height": int(height), "detections": to_records(detections, labels)}
 
 
 def count_labels(records: list[dict], labels: list[str]) -> dict[str, int]:
@@ -98,55 +83,16 @@ def count_labels(records: list[dict], labels: list[str]) -> dict[str, int]:
     return counts
 
 
-def class_colour(label: str, labels: list[str]) -> tuple[int, int, int]:
-    if label in CLASS_COLOURS:
-        return CLASS_COLOURS[label]
-    index = labels.index(label) if label in labels else 0
-    return _FALLBACK_COLOURS[index % len(_FALLBACK_COLOURS)]
-
-
-def annotate(rgb: np.ndarray, detections, labels: list[str]) -> np.ndarray:
-    """Boxes and 'label 0.97' captions in the per-class colours, drawn with supervision."""
-    import supervision as sv
-
-    from maskwatch.detections import LABEL
-
-    palette = sv.ColorPalette([sv.Color(*class_colour(label, labels)) for label in labels])
-    scene = rgb.copy()
-    if len(detections) == 0:
-        return scene
-    class_id = detections.class_id if detections.class_id is not None else np.zeros(len(detections), dtype=int)
-    dets = detections[:]
-    dets.class_id = np.asarray(class_id, dtype=int)
-    names = detections.data.get(LABEL)
-    captions = [
-        f"{names[i] if names is not None else 'face'} {float(detections.confidence[i]):.2f}"
-        if detections.confidence is not None
-        else "face"
-        for i in range(len(detections))
-    ]
-    thickness = max(2, round(max(rgb.shape[:2]) / 400))
-    # supervision draws numpy scenes as OpenCV BGR: convert there and back so colours stay true.
-    scene = np.ascontiguousarray(scene[..., ::-1])
-    scene = sv.BoxAnnotator(color=palette, thickness=thickness, color_lookup=sv.ColorLookup.CLASS).annotate(scene, dets)
-    scene = sv.LabelAnnotator(
-        color=palette,
-        text_color=sv.Color.BLACK,
-        text_scale=max(0.4, thickness / 4),
-        text_padding=3,
-        color_lookup=sv.ColorLookup.CLASS,
-    ).annotate(scene, dets, labels=captions)
-    return np.ascontiguousarray(scene[..., ::-1])
-
-
 def detect_job(
     engine: Engine, data: bytes, source: str, max_pixels: int, want_image: bool, live: bool = False
 ) -> tuple[dict, bytes | None]:
     """Decode an upload (or a live frame), find and label faces; optionally render the annotated JPEG."""
+    from maskwatch.detect.outputs import image_result
+
     rgb = decode_image(data, name=source, max_pixels=max_pixels)
     detections = (engine.live if live else engine.detector).process(rgb)
-    record = image_record(source, rgb, detections, engine.labels)
-    jpeg = encode_jpeg(annotate(rgb, detections, engine.labels), quality=90) if want_image else None
+    record = image_result(source, rgb, detections, engine.labels)
+    jpeg = encode_jpeg(engine.annotate(rgb, detections), quality=90) if want_image else None
     return record, jpeg
 
 

@@ -3,7 +3,7 @@
 // sends them one at a time (the next only after the last answer: backpressure) and draws answers.
 "use strict";
 
-// Same colours as the server's annotated images (serve/engine.py CLASS_COLOURS).
+// Same colours as annotated images and videos (maskwatch.detect.outputs.LABEL_COLORS).
 const COLOURS = {
   with_mask: "rgb(34, 197, 94)",
   without_mask: "rgb(239, 68, 68)",

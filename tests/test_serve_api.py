@@ -162,8 +162,13 @@ def test_detect_voc3_scene_matches_pipeline(client: TestClient, scene, mask_dete
         assert 0 < det["face_score"] <= 1
     overlaps = iou(np.array([d["box"] for d in detections], dtype=np.float32), gt_boxes)
     assert (overlaps.max(axis=0) >= 0.3).sum() >= 2, "fewer than two annotated faces were found"
-    # The API answers exactly what the Python pipeline gives for the same file.
+    # The API answers exactly what the Python pipeline gives for the same file, in the same
+    # shape as `maskwatch detect --save-json` (the Python API maskwatch.detect mirrors the CLI).
     assert detections == to_records(mask_detector.process(rgb), mask_detector.labels)
+    import maskwatch
+
+    saved = maskwatch.detect(str(path))[0]
+    assert set(saved) == set(result) and saved["detections"] == detections
 
 
 def test_raw_body_equals_multipart_and_annotate_draws_boxes(client: TestClient, scene) -> None:

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 log = logging.getLogger("maskwatch.serve")
 
@@ -74,6 +75,12 @@ def install_error_handlers(app: FastAPI) -> None:
             parts.append(f"{where}: {err.get('msg', 'invalid')}")
         count(request, "invalid_parameter")
         return error_response(422, "invalid_parameter", "; ".join(parts) or "invalid request")
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, exc: ClientDisconnect) -> JSONResponse:
+        # The client hung up mid-upload: nobody will read an answer, and it is not a server error.
+        count(request, "client_disconnected")
+        return error_response(400, "client_disconnected", "the client closed the connection during the upload")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -1,0 +1,360 @@
+"""Synthetic `mask_weared_incorrect` faces, made from photos that exist with and without a mask.
+
+Why: the dev data has only 29 incorrectly worn masks, far too few to learn the class. But
+mask2 holds 118 *paired* photos: the same picture in without_mask and, with a mask drawing
+pasted on, in with_mask (pixel-aligned, same size, same MANIFEST `group`). Where the two
+differ is exactly the mask. Moving those mask pixels DOWN onto the unmasked photo uncovers
+the nose (or nose and mouth), which is how people wear masks wrong.
+
+    from maskwatch.data import synthetic
+    made = synthetic.make_incorrect_dataset("../shared/data", "runs/synthetic_incorrect")
+    # runs/synthetic_incorrect/mask_weared_incorrect/*.jpg + MANIFEST.csv (file, class, source, group)
+
+The manifest gives every image the `group` of its source pair, so `group_split` keeps a
+synthetic face on the same side of the split as the two photos it was made from (no leakage).
+Read it like any folder dataset:
+`load_folder_dataset(out, manifest=out / "MANIFEST.csv", labels=[...])`.
+
+Command line (deterministic for a given seed)::
+
+    python -m maskwatch.data.synthetic ../shared/data runs/synthetic_incorrect
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from maskwatch.data.samples import DatasetError
+from maskwatch.errors import BadImageError
+from maskwatch.images import atomic_write_text, load_image, save_image
+
+log = logging.getLogger(__name__)
+
+INCORRECT = "mask_weared_incorrect"
+#: Per-channel difference (0..255) above which a pixel counts as "the mask was pasted here".
+DIFF_THRESHOLD = 40
+#: Downward shift of the mask as a fraction of its own height (random in this range).
+SHIFT_RANGE = (0.25, 0.45)
+#: A plausible mask covers this fraction of the picture; anything else is a failed difference.
+AREA_RANGE = (0.01, 0.6)
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One photo in both classes: the with_mask and the without_mask file, and their group."""
+
+    with_mask: str
+    without_mask: str
+    group: str
+
+
+@dataclass(frozen=True)
+class Synthetic:
+    """One generated image and where it came from."""
+
+    path: str
+    group: str
+    with_mask: str
+    without_mask: str
+    shift: int  # pixels the mask moved down
+    shift_fraction: float  # shift / mask height
+    nose_y: float | None  # YuNet nose tip row of the without_mask photo, when found
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding the pairs
+# ---------------------------------------------------------------------------------------------
+
+
+def find_pairs(manifest: str | os.PathLike) -> list[Pair]:
+    """Groups of MANIFEST.csv holding exactly one with_mask and one without_mask file.
+
+    Both files must have the same size: only then is the picture the same and the difference
+    of the two the pasted mask (a near-duplicate group of two different photos is skipped).
+    """
+    manifest = Path(manifest)
+    if not manifest.is_file():
+        raise DatasetError(f"{manifest}: manifest not found")
+    by_group: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    with open(manifest, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"file", "class", "group"} - set(reader.fieldnames or [])
+        if missing:
+            raise DatasetError(f"{manifest}: needs columns file, class, group; missing {sorted(missing)}")
+        for row in reader:
+            by_group[row["group"]][row["class"]].append(str(manifest.parent / row["file"]))
+    pairs = []
+    for group, classes in by_group.items():
+        masked, bare = classes.get("with_mask", []), classes.get("without_mask", [])
+        if len(masked) == 1 and len(bare) == 1:
+            pairs.append(Pair(masked[0], bare[0], group))
+    return sorted(pairs, key=lambda p: p.group)
+
+
+# ---------------------------------------------------------------------------------------------
+# The mask region and the shift
+# ---------------------------------------------------------------------------------------------
+
+
+def mask_region(with_mask: np.ndarray, without_mask: np.ndarray, threshold: int = DIFF_THRESHOLD) -> np.ndarray:
+    """Boolean (H, W) map of the pasted mask: where the two aligned photos differ.
+
+    JPEG noise makes the raw difference speckled and the mask's flat middle can match the
+    skin in one channel, so: blur, threshold the largest channel difference, open (drop
+    specks), close (bridge gaps), keep the largest connected blob and fill its holes.
+    """
+    import cv2
+
+    if with_mask.shape != without_mask.shape:
+        raise ValueError(f"photos differ in size: {with_mask.shape} vs {without_mask.shape}")
+    a = cv2.GaussianBlur(with_mask, (5, 5), 0).astype(np.int16)
+    b = cv2.GaussianBlur(without_mask, (5, 5), 0).astype(np.int16)
+    diff = (np.abs(a - b).max(axis=2) > threshold).astype(np.uint8)
+    side = max(3, round(min(diff.shape) * 0.02) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
+    diff = cv2.morphologyEx(diff, cv2.MORPH_OPEN, kernel)
+    diff = cv2.morphologyEx(diff, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3 * side, 3 * side)))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(diff, connectivity=8)
+    if count <= 1:
+        return np.zeros(diff.shape, dtype=bool)
+    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    blob = (labels == largest).astype(np.uint8)
+    contours, _ = cv2.findContours(blob, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    filled = np.zeros_like(blob)
+    cv2.drawContours(filled, contours, -1, 1, thickness=cv2.FILLED)
+    return filled.astype(bool)
+
+
+def shift_mask_down(
+    with_mask: np.ndarray, without_mask: np.ndarray, region: np.ndarray, shift: int, feather: int = 3
+) -> np.ndarray:
+    """The without_mask photo with the with_mask pixels of `region` pasted `shift` pixels lower.
+
+    Rows above the moved mask stay the without_mask photo, so the nose shows. The paste edge
+    is feathered over a few pixels so the model cannot learn a hard seam instead of the mask.
+    """
+    import cv2
+
+    if shift < 0:
+        raise ValueError("shift must be >= 0 (the mask moves down)")
+    height = region.shape[0]
+    moved_region = np.zeros_like(region)
+    moved_pixels = np.zeros_like(with_mask)
+    if shift < height:
+        moved_region[shift:] = region[: height - shift]
+        moved_pixels[shift:] = with_mask[: height - shift]
+    alpha = moved_region.astype(np.float32)
+    if feather > 0:
+        alpha = cv2.GaussianBlur(alpha, (2 * feather + 1, 2 * feather + 1), 0) * moved_region
+    alpha = alpha[..., None]
+    out = alpha * moved_pixels.astype(np.float32) + (1.0 - alpha) * without_mask.astype(np.float32)
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def region_rows(region: np.ndarray) -> tuple[int, int]:
+    """First and last row (inclusive) the region covers."""
+    rows = np.flatnonzero(region.any(axis=1))
+    return int(rows[0]), int(rows[-1])
+
+
+class NoseFinder:
+    """Nose tip (and mouth) rows from YuNet's five landmarks, to place the shift on the face.
+
+    Optional: without the ONNX file the shift is a random fraction of the mask height only.
+    """
+
+    def __init__(self, weights: str | os.PathLike, score: float = 0.6) -> None:
+        import cv2
+
+        self._net = cv2.FaceDetectorYN.create(str(weights), "", (320, 320), score, 0.3, 50)
+
+    def __call__(self, rgb: np.ndarray) -> tuple[float, float] | None:
+        """(nose_y, mouth_y) of the most confident face, or None if no face is found."""
+        import cv2
+
+        height, width = rgb.shape[:2]
+        self._net.setInputSize((width, height))
+        _, faces = self._net.detect(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        if faces is None or len(faces) == 0:
+            return None
+        best = faces[int(np.argmax(faces[:, -1]))]
+        # columns: x, y, w, h, right eye xy, left eye xy, nose xy, right mouth xy, left mouth xy, score
+        return float(best[9]), float((best[11] + best[13]) / 2)
+
+
+def choose_shift(
+    region: np.ndarray,
+    rng: np.random.Generator,
+    landmarks: tuple[float, float] | None = None,
+    shift_range: tuple[float, float] = SHIFT_RANGE,
+) -> int:
+    """Pixels to move the mask down.
+
+    Without landmarks: a random fraction of the mask height in `shift_range`. With the nose
+    and mouth rows: the mask's top edge goes to just below the nose tip, up to a third of the
+    way to the mouth (kept within 0.8x..1.4x of `shift_range` so a bad landmark cannot move
+    the mask off the face or leave it in place).
+    """
+    top, bottom = region_rows(region)
+    mask_height = bottom - top + 1
+    low, high = shift_range
+    if landmarks is not None:
+        nose_y, mouth_y = landmarks
+        if mouth_y > nose_y > top:
+            target = nose_y + rng.uniform(0.05, 0.35) * (mouth_y - nose_y)
+            fraction = float(np.clip((target - top) / mask_height, 0.8 * low, 1.4 * high))
+            return max(1, round(fraction * mask_height))
+    return max(1, round(rng.uniform(low, high) * mask_height))
+
+
+# ---------------------------------------------------------------------------------------------
+# Making the data set
+# ---------------------------------------------------------------------------------------------
+
+
+def make_incorrect(
+    pair: Pair, rng: np.random.Generator, nose_finder: NoseFinder | None = None, variants: int = 2
+) -> list[tuple[np.ndarray, int, float, float | None]]:
+    """`variants` synthetic images of one pair: (rgb, shift px, shift / mask height, nose row).
+
+    Raises BadImageError (naming the file) when the pair gives no plausible mask region.
+    """
+    masked = load_image(pair.with_mask)
+    bare = load_image(pair.without_mask)
+    if masked.shape != bare.shape:
+        raise BadImageError(pair.with_mask, f"size {masked.shape[:2]} differs from its pair {bare.shape[:2]}")
+    region = mask_region(masked, bare)
+    area = float(region.mean())
+    if not AREA_RANGE[0] <= area <= AREA_RANGE[1]:
+        raise BadImageError(pair.with_mask, f"no plausible mask region (covers {area:.1%} of the image)")
+    landmarks = nose_finder(bare) if nose_finder is not None else None
+    top, bottom = region_rows(region)
+    results = []
+    for _ in range(variants):
+        shift = choose_shift(region, rng, landmarks)
+        results.append(
+            (
+                shift_mask_down(masked, bare, region, shift),
+                shift,
+                shift / (bottom - top + 1),
+                None if landmarks is None else landmarks[0],
+            )
+        )
+    return results
+
+
+def make_incorrect_dataset(
+    data_root: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    manifest: str | os.PathLike | None = None,
+    variants: int = 2,
+    seed: int = 0,
+    face_weights: str | os.PathLike | None = "auto",
+    limit: int | None = None,
+) -> list[Synthetic]:
+    """Write `out_dir/mask_weared_incorrect/*.jpg` and `out_dir/MANIFEST.csv`; return what was made.
+
+    data_root: the folder holding MANIFEST.csv (paths in it are relative to it). face_weights:
+    YuNet ONNX file for nose landmarks; "auto" looks in $MASKWATCH_HOME/face and
+    /work/shared/weights/face, None disables landmarks. A pair that gives no usable mask is
+    skipped with a logged line naming the file, never an exception.
+    """
+    data_root = Path(data_root)
+    out_dir = Path(out_dir)
+    pairs = find_pairs(manifest or data_root / "MANIFEST.csv")[:limit]
+    if not pairs:
+        raise DatasetError(f"{data_root}: no paired with_mask/without_mask groups in the manifest")
+    weights = _find_face_weights() if face_weights == "auto" else face_weights
+    finder = NoseFinder(weights) if weights else None
+    rng = np.random.default_rng(seed)
+    class_dir = out_dir / INCORRECT
+    class_dir.mkdir(parents=True, exist_ok=True)
+    made: list[Synthetic] = []
+    for pair in pairs:
+        try:
+            images = make_incorrect(pair, rng, finder, variants)
+        except BadImageError as exc:
+            log.warning("skipped %s: %s", exc.path if hasattr(exc, "path") else pair.with_mask, exc)
+            continue
+        stem = Path(pair.without_mask).stem
+        for k, (rgb, shift, fraction, nose_y) in enumerate(images):
+            path = class_dir / f"synth_{stem}_{k}.jpg"
+            save_image(path, rgb, quality=90)
+            made.append(Synthetic(str(path), pair.group, pair.with_mask, pair.without_mask, shift, fraction, nose_y))
+    _write_manifest(out_dir, made)
+    log.info("made %d synthetic %s images from %d pairs into %s", len(made), INCORRECT, len(pairs), class_dir)
+    return made
+
+
+def _write_manifest(out_dir: Path, made: Sequence[Synthetic]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["file", "class", "source", "group", "shift_px", "shift_fraction"])
+    for m in made:
+        source = f"{Path(m.with_mask).name}+{Path(m.without_mask).name}"
+        rel = Path(m.path).relative_to(out_dir).as_posix()
+        writer.writerow([rel, INCORRECT, source, m.group, m.shift, f"{m.shift_fraction:.3f}"])
+    atomic_write_text(out_dir / "MANIFEST.csv", buffer.getvalue())
+
+
+def _find_face_weights() -> Path | None:
+    candidates = [Path(os.environ.get("MASKWATCH_HOME", "~/.maskwatch")).expanduser() / "face"]
+    candidates.append(Path("/work/shared/weights/face"))
+    for folder in candidates:
+        path = folder / "face_detection_yunet_2023mar.onnx"
+        if path.is_file():
+            return path
+    log.info("YuNet weights not found; the mask shift ignores landmarks")
+    return None
+
+
+def contact_sheet(paths: Sequence[str | os.PathLike], out: str | os.PathLike, cell: int = 128, cols: int = 8) -> Path:
+    """A grid PNG of images (to look at what was generated)."""
+    from maskwatch.images import atomic_write_bytes, resize_face
+
+    cells = [resize_face(load_image(p), (cell, cell)) for p in paths]
+    rows = -(-len(cells) // cols)
+    sheet = np.full((rows * cell, cols * cell, 3), 255, dtype=np.uint8)
+    for i, img in enumerate(cells):
+        r, c = divmod(i, cols)
+        sheet[r * cell : (r + 1) * cell, c * cell : (c + 1) * cell] = img
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(sheet).save(buffer, format="PNG")
+    return atomic_write_bytes(out, buffer.getvalue())
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Make synthetic mask_weared_incorrect faces from paired mask2 photos")
+    parser.add_argument("data_root", help="folder with MANIFEST.csv and mask2/ (e.g. ../shared/data)")
+    parser.add_argument("out_dir", help="output dataset folder (e.g. runs/synthetic_incorrect)")
+    parser.add_argument("--variants", type=int, default=2, help="images per pair (different shifts)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-landmarks", action="store_true", help="random shift only, no YuNet")
+    parser.add_argument("--sheet", help="also write a contact sheet PNG of the result here")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    made = make_incorrect_dataset(
+        args.data_root, args.out_dir, variants=args.variants, seed=args.seed,
+        face_weights=None if args.no_landmarks else "auto",
+    )  # fmt: skip
+    print(f"{len(made)} images in {Path(args.out_dir) / INCORRECT} (manifest {Path(args.out_dir) / 'MANIFEST.csv'})")
+    if args.sheet:
+        print(contact_sheet([m.path for m in made[:64]], args.sheet))
+
+
+if __name__ == "__main__":
+    main()

@@ -24,7 +24,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "mask2"
+DATA = Path(os.environ.get("MASKWATCH_SHARED", ROOT.parent / "shared")) / "data" / "mask2"
 FORMATS = ("keras", "tflite_float32", "tflite_float16", "tflite_int8", "onnx")
 
 

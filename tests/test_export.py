@@ -219,3 +219,15 @@ def test_export_cli_writes_the_requested_formats(bundle, tmp_path):
     ]
     assert "tflite_int8" in result.output and "onnx" in result.output
     assert Classifier.load(out / "cli_int8.tflite").predict([load_image(bundle.test_paths[0])]).shape == (1, 2)
+
+
+def test_int8_input_passes_every_pixel_value_even_after_dark_calibration(bundle, tmp_path):
+    """Calibrating on dim crops only must not shrink the uint8 input range (bright pixels would clip)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from maskwatch.export import export_model
+
+    dark = (bundle.x_train[:40] * 0.5 + 20).astype(np.uint8)  # pixel values 20..147 only
+    written = export_model(bundle.model, tmp_path, "tflite_int8", labels=LABELS, representative=dark)
+    scale, zero = Interpreter(model_path=str(written["tflite_int8"])).get_input_details()[0]["quantization"]
+    assert abs(scale - 1.0) < 0.02 and zero == 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import numpy as np
 from maskwatch.images import load_image, resize_face
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
+DATA = Path(os.environ.get("MASKWATCH_SHARED", ROOT.parent / "shared")) / "data"
 LABELS = ["with_mask", "without_mask"]
 INPUT = (64, 64)
 TRAIN_PER_CLASS = 200

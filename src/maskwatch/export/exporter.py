@@ -141,7 +141,16 @@ def export_model(
     for fmt in names:
         path = out_dir / f"{name}{FORMATS[fmt]}"
         carried = {k: v for k, v in (known.extra if known else {}).items() if k == "run"}
-        info = build_model_info(fmt, labels, input_size, backbone, crop_margin, source, extra=carried)
+        info = build_model_info(
+            fmt,
+            labels,
+            input_size,
+            backbone,
+            crop_margin,
+            source,
+            extra=carried,
+            preprocessing=known.preprocessing if known else None,
+        )
         log.info("exporting %s -> %s", fmt, path)
         if fmt == "keras":
             export_keras(model, path)

@@ -32,6 +32,7 @@ def build_model_info(
     crop_margin: float = 0.1,
     source: str | os.PathLike | None = None,
     extra: dict | None = None,
+    preprocessing: str | None = None,
 ) -> ModelInfo:
     """Metadata for one exported file: what `Classifier` needs plus where the file came from."""
     import maskwatch
@@ -44,13 +45,16 @@ def build_model_info(
         "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
     }
     fields.update(extra or {})
-    return ModelInfo(
+    info = ModelInfo(
         labels=[str(label) for label in labels],
         input_size=(int(input_size[0]), int(input_size[1])),
         backbone=backbone,
         crop_margin=float(crop_margin),
         extra=fields,
     )
+    if preprocessing:
+        info.preprocessing = preprocessing
+    return info
 
 
 def write_sidecar(model_path: str | os.PathLike, info: ModelInfo) -> Path:

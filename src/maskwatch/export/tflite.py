@@ -29,8 +29,17 @@ MAX_CALIBRATION = 200
 
 
 def _calibration(representative: np.ndarray) -> Iterator[list[np.ndarray]]:
-    for i in range(min(len(representative), MAX_CALIBRATION)):
-        yield [representative[i : i + 1].astype(np.float32)]
+    crops = representative[:MAX_CALIBRATION]
+    if crops.min() > 0 or crops.max() < 255:
+        # The uint8 input range comes from calibration: a set without a 0 or a 255 pixel would
+        # give scale != 1 and clip brighter/darker pixels at run time. One contrast-stretched
+        # copy of a real crop spans 0..255 while staying a natural image.
+        face = crops[0].astype(np.float32)
+        low, high = float(face.min()), float(face.max())
+        stretched = (face - low) * (255.0 / max(high - low, 1.0))
+        yield [np.clip(np.round(stretched), 0, 255)[None]]
+    for i in range(len(crops)):
+        yield [crops[i : i + 1].astype(np.float32)]
 
 
 def converter_options(precision: str, representative: np.ndarray | None = None) -> dict:

@@ -164,8 +164,10 @@ def test_live_mode_draws_labelled_boxes(server, browser, camera_clip, artifacts_
     _, camera_rgb = camera_clip
     detector = live_detector(Classifier.load(threads=1))  # what the server runs on live frames
     expected = detector.records(detector.process(camera_rgb))
-    confident = [d for d in expected if d["confidence"] >= 0.8 and d["face_score"] >= 0.8]
-    assert confident, f"the pipeline finds no confident face in the test frame: {expected}"
+    # Clear faces must all be shown; their labels must agree unless the model is near a tie,
+    # where the browser's JPEG re-encoding of the frame may tip it either way.
+    clear = [d for d in expected if d["face_score"] >= 0.8]
+    assert len(clear) >= 3, f"the pipeline finds too few faces in the 6-face test frame: {expected}"
 
     page = browser.new_page(viewport={"width": 1000, "height": 900})
     errors: list[str] = []
@@ -185,10 +187,14 @@ def test_live_mode_draws_labelled_boxes(server, browser, camera_clip, artifacts_
         "els => els.map(e => ({label: e.dataset.label, confidence: Number(e.dataset.confidence),"
         " box: e.dataset.box.split(',').map(Number)}))",
     )
-    for want in confident:
+    labels = app.state.runtime.engine.labels
+    assert all(d["label"] in labels for d in shown)
+    for want in clear:
         match = max(shown, key=lambda d: iou(d["box"], want["box"]), default=None)
         assert match is not None and iou(match["box"], want["box"]) >= 0.5, f"face {want['box']} not shown: {shown}"
-        assert match["label"] == want["label"], f"{want['box']}: page says {match['label']}, pipeline {want['label']}"
+        if want["confidence"] >= 0.65:
+            assert match["label"] == want["label"], f"{want['box']}: page says {match['label']}, pipeline {want}"
+    assert any(d["confidence"] >= 0.65 for d in clear), f"no face with a clear label to compare: {clear}"
     counts = {label: int(page.inner_text(f"#count-{label}")) for label in COLOURS}
     assert sum(counts.values()) == len(shown)
 

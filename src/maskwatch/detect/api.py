@@ -143,7 +143,7 @@ def detect(
 
     if detector is None:
         upscale = DEFAULT_UPSCALE if upscale is None else upscale
-        detector = MaskDetector(model, face_model, upscale=upscale, quiet=not verbose, **options)
+        detector = MaskDetector(model, face_model, upscale=upscale, **options)
     return _detect_images(parsed, detector, save_dir, save_json, save_csv, save_coco, window, verbose)
 
 
@@ -168,7 +168,7 @@ def _detect_images(parsed, detector, save_dir, save_json, save_csv, save_coco, w
     if verbose and len(files) > 1:
         from tqdm import tqdm
 
-        progress = tqdm(files, desc="detect", unit="img", file=sys.stderr, leave=False)
+        progress = tqdm(files, desc="detect", unit="img", file=sys.stderr, leave=False, disable=None)
     try:
         for path in progress:
             try:
@@ -235,7 +235,7 @@ def _detect_video(
     if detector is None:
         if upscale is not None:
             options = {**options, "upscale": upscale}
-        detector = video_detector(model, face_model, quiet=not verbose, **options)
+        detector = video_detector(model, face_model, **options)
     save = None
     if save_dir is not None:
         name = f"camera{parsed.value}" if isinstance(parsed.value, int) else Path(str(parsed.value)).stem or "stream"

@@ -4,7 +4,8 @@ Classification accuracy on ready-made crops (maskwatch evaluate) says nothing ab
 detector misses, so this runs MaskDetector on full scenes and reports:
 
 * per-class AP@0.5 and mAP@0.5 (supervision.metrics.MeanAveragePrecision, COCO-style 101-point
-  interpolation, up to 1000 detections per image because crowds have hundreds of faces);
+  interpolation, up to 1000 detections per image because crowds have hundreds of faces), ranked
+  by face score x label probability, the score the COCO results file carries;
 * face recall at IoU 0.5 regardless of label, for all faces and for faces >= 32 px wide
   (the tiny faces of crowd photos are the detector's main miss; the 32 px split shows it);
 * the label confusion on faces the detector found (ground-truth label x predicted label).
@@ -197,9 +198,12 @@ def evaluate_detection(
         detections = detector.process(rgb)
         predicted += len(detections)
         names = detections.data.get("class_name", np.array([], dtype=object))
+        # Rank by P(face) x P(label | face) (outputs.detection_score): on voc3 this gives a higher
+        # mAP than the label probability alone (0.455 vs 0.421 with the bootstrap model).
+        score = np.asarray(detections.confidence, dtype=np.float32) * detections.data["face_score"]
         prediction = sv.Detections(
             xyxy=detections.xyxy.astype(np.float32),
-            confidence=np.asarray(detections.confidence, dtype=np.float32),
+            confidence=score.astype(np.float32),
             class_id=np.array([index[str(n)] for n in names], dtype=int),
         )
         target = sv.Detections(
@@ -246,8 +250,8 @@ def evaluate_detection(
             / max(1, int(confusion.sum())),
             4,
         ),
-        "model": str(detector.classifier.path),
-        "face_detector": repr(detector.face_detector),
+        "model": str(getattr(getattr(detector, "classifier", None), "path", "")),
+        "face_detector": repr(getattr(detector, "face_detector", detector)),
         "ms_per_image": round(1000 * seconds / max(1, evaluated), 1),
     }
     if verbose:
@@ -266,7 +270,7 @@ def _progress(items: list, verbose: bool):
         return items
     from tqdm import tqdm
 
-    return tqdm(items, desc="evaluating", unit="img", file=sys.stderr, leave=False)
+    return tqdm(items, desc="evaluating", unit="img", file=sys.stderr, leave=False, disable=None)
 
 
 def print_report(report: dict) -> None:
@@ -275,7 +279,7 @@ def print_report(report: dict) -> None:
     from rich.table import Table
 
     console = Console()
-    summary = Table(title=f"Detection on {report['voc']} ({report['images']} images, {report['faces']} faces)")
+    summary = Table(title=f"{report['images']} scenes, {report['faces']} faces")
     summary.add_column("metric")
     summary.add_column("value", justify="right")
     for label, value in report["ap50"].items():

@@ -60,8 +60,9 @@ def maskwatch_home() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "maskwatch"
 
 
-def cache_path(spec: ModelFile = YUNET) -> Path:
-    """`<home>/face/<file>`: where the cached copy of spec lives (whether or not it exists)."""
+def cache_path(spec: ModelFile | None = None) -> Path:
+    """`<home>/face/<file>`: where the cached copy of spec (default YuNet) lives, whether or not it exists."""
+    spec = spec or YUNET
     return maskwatch_home() / spec.subdir / spec.file
 
 
@@ -142,9 +143,9 @@ def download_file(
 def resolve_face_model(
     path: str | os.PathLike | None = None,
     download: bool | None = None,
-    spec: ModelFile = YUNET,
+    spec: ModelFile | None = None,
     url: str | None = None,
-    timeout: float = DOWNLOAD_TIMEOUT,
+    timeout: float | None = None,
     quiet: bool = False,
 ) -> Path:
     """The face model file to load, following the resolve order in the module docstring.
@@ -153,6 +154,7 @@ def resolve_face_model(
     An explicit path is used as given (any YuNet version); cached and downloaded files must match
     spec.sha256.
     """
+    spec = spec or YUNET
     explicit = path if path is not None else os.environ.get("MASKWATCH_FACE_MODEL") or None
     if explicit is not None:
         candidate = Path(explicit).expanduser()
@@ -171,6 +173,6 @@ def resolve_face_model(
     if not download:
         raise ModelFileError(f"{cached}: not in the cache and downloads are off (MASKWATCH_OFFLINE)")
     try:
-        return download_file(url or spec.url, cached, spec.sha256, timeout=timeout, quiet=quiet)
+        return download_file(url or spec.url, cached, spec.sha256, timeout=timeout or DOWNLOAD_TIMEOUT, quiet=quiet)
     except OSError as exc:  # cache folder not writable (mkdir / temp file)
         raise ModelFileError(f"{cached.parent}: cannot write the model cache ({exc})") from None

@@ -37,13 +37,15 @@ def classify_command(
     run = classify_source(source, model, batch_size=batch_size)
     root = source if source.is_dir() else source.parent
 
+    # Per-label probability columns only when the terminal has room (they are always in the JSON).
+    show_probs = console.width >= 60 + 16 * len(run.labels)
     table = Table(title=f"{len(run.results)} image(s) classified", show_lines=False)
     table.add_column("file", overflow="fold")
     if run.labelled:
-        table.add_column("true")
-    table.add_column("label")
-    table.add_column("confidence", justify="right")
-    for label in run.labels:
+        table.add_column("true", no_wrap=True)
+    table.add_column("label", no_wrap=True)
+    table.add_column("confidence", justify="right", no_wrap=True)
+    for label in run.labels if show_probs else []:
         table.add_column(f"p({label})", justify="right")
     for record in run.results[:max_rows]:
         path = Path(record["path"])
@@ -52,7 +54,7 @@ def classify_command(
         label = f"[red]{record['label']}[/red]" if wrong else record["label"]
         cells = [name] + ([record.get("true_label") or "-"] if run.labelled else [])
         cells += [label, f"{record['confidence']:.3f}"]
-        cells += [f"{record['probabilities'][lab]:.3f}" for lab in run.labels]
+        cells += [f"{record['probabilities'][lab]:.3f}" for lab in run.labels] if show_probs else []
         table.add_row(*cells)
     if max_rows:
         console.print(table)

@@ -109,7 +109,8 @@ def process_video(
 
     Returns:
         {"source", "frames", "fps", "size", "summary", "events", "video", "json", "warnings",
-        "processing_fps", "timings_ms"} plus "records" (list of frame dicts) with keep_records.
+        "processing_fps", "timings_ms", "timings_cpu_ms"} (per stage, ms per frame, wall and CPU)
+        plus "records" (list of frame dicts) with keep_records.
     """
     from maskwatch.video.pipeline import VideoPipeline
 
@@ -146,6 +147,7 @@ def process_video(
         "warnings": list(pipeline.warnings),
         "processing_fps": round(pipeline.timings.fps, 2),
         "timings_ms": {k: round(v, 3) for k, v in pipeline.timings.per_frame_ms().items()},
+        "timings_cpu_ms": {k: round(v, 3) for k, v in pipeline.timings.per_frame_ms(cpu=True).items()},
     }
     if keep_records:
         report["records"] = records

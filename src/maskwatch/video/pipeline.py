@@ -37,6 +37,7 @@ import queue
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,6 +57,8 @@ DETECT_SIZE = 640
 #: A tracked face is classified again after this many frames; between, its smoothed label holds.
 CLASSIFY_EVERY = 2
 QUEUE_SIZE = 4
+#: OpenCV threads during a threaded run (see VideoPipeline); bench/bench_video.py compares.
+OPENCV_THREADS = 1
 RAW_PROBABILITIES = "raw_probabilities"
 CLASSIFIED = "classified"
 
@@ -116,18 +119,34 @@ def _prob_dict(labels: list[str], probs: np.ndarray) -> dict[str, float]:
 
 @dataclass
 class Timings:
-    """Seconds spent per stage; `per_frame_ms()` for the benchmark table."""
+    """Wall and CPU seconds per stage (CPU = the stage's own thread, `time.thread_time`).
+
+    On a machine shared with other jobs the wall times swing with the load; the CPU times are
+    what a stage costs. Library worker threads (OpenCV, LiteRT with threads > 1) are not in the
+    CPU figure, so benchmarks run them single-threaded.
+    """
 
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    cpu_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
     frames: int = 0
     wall: float = 0.0
 
-    def add(self, stage: str, seconds: float) -> None:
+    def add(self, stage: str, seconds: float, cpu: float = 0.0) -> None:
         self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
+        self.cpu_seconds[stage] = self.cpu_seconds.get(stage, 0.0) + cpu
 
-    def per_frame_ms(self) -> dict[str, float]:
+    @contextmanager
+    def measure(self, stage: str) -> Iterator[None]:
+        wall, cpu = time.perf_counter(), time.thread_time()
+        try:
+            yield
+        finally:
+            self.add(stage, time.perf_counter() - wall, time.thread_time() - cpu)
+
+    def per_frame_ms(self, cpu: bool = False) -> dict[str, float]:
         n = max(1, self.frames)
-        return {stage: 1000.0 * s / n for stage, s in self.seconds.items()}
+        source = self.cpu_seconds if cpu else self.seconds
+        return {stage: 1000.0 * s / n for stage, s in source.items()}
 
     @property
     def fps(self) -> float:
@@ -234,7 +253,10 @@ class VideoPipeline:
     (long side for face detection, None = native), `alpha` / `margin` / `patience` (label
     smoothing, see tracking.LabelSmoother), `lost_seconds` (how long a track waits for its face
     to come back), `annotate` (draw boxes into FrameResult.annotated even when not saving),
-    `threaded` (False runs every stage in the calling thread: simpler to debug, slower).
+    `threaded` (False runs every stage in the calling thread: simpler to debug, slower),
+    `opencv_threads` (OpenCV's thread pool size while a threaded run lasts, restored after; the
+    pipeline already keeps both cores busy, and OpenCV's own workers only compete with it;
+    None leaves OpenCV alone).
     """
 
     def __init__(
@@ -249,6 +271,7 @@ class VideoPipeline:
         annotate: bool = False,
         threaded: bool = True,
         queue_size: int = QUEUE_SIZE,
+        opencv_threads: int | None = OPENCV_THREADS,
     ) -> None:
         if classify_every < 1:
             raise ValueError(f"classify_every must be >= 1, got {classify_every}")
@@ -261,6 +284,7 @@ class VideoPipeline:
         self.annotate = annotate
         self.threaded = threaded
         self.queue_size = max(1, int(queue_size))
+        self.opencv_threads = opencv_threads
         self.timings = Timings()
         self.events: list[Event] = []
         self.warnings: list[str] = []
@@ -293,9 +317,9 @@ class VideoPipeline:
 
     def _label(self, frame: Frame, faces: sv.Detections) -> tuple[sv.Detections, list[Event]]:
         """Track, classify the faces that need it, smooth, emit events."""
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         faces = self._tracker.update(faces)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.thread_time()
         n = len(faces)
         ids = faces.tracker_id
         due = np.ones(n, dtype=bool)
@@ -312,7 +336,7 @@ class VideoPipeline:
             raw[labelled.data["_row"]] = labelled.data[PROBABILITIES]
             due[:] = False
             due[labelled.data["_row"]] = True
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.thread_time()
         # A face whose crop came out empty (box outside the frame) has no probabilities: drop it.
         keep = due | np.array([int(t) >= 0 and int(t) in self._smoother for t in ids], dtype=bool)
         if not keep.all():
@@ -340,28 +364,25 @@ class VideoPipeline:
         events += self._log.expire(frame.index, frame.time, gap)
         for tid in self._smoother.forget(frame.index, gap):
             self._last_classified.pop(tid, None)
-        t3 = time.perf_counter()
-        self.timings.add("track", t1 - t0)
-        self.timings.add("classify", t2 - t1)
-        self.timings.add("smooth", t3 - t2)
+        t3, c3 = time.perf_counter(), time.thread_time()
+        self.timings.add("track", t1 - t0, c1 - c0)
+        self.timings.add("classify", t2 - t1, c2 - c1)
+        self.timings.add("smooth", t3 - t2, c3 - c2)
         return faces, events
 
     def _output(self, result: FrameResult) -> None:
         if self._writer is not None:
             image = result.annotated
             if image is None:
-                t0 = time.perf_counter()
-                image = self._annotator(result.frame.image, result.detections)
-                self.timings.add("annotate", time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            self._writer.write(image, time=result.time if self._live else None)
-            self.timings.add("encode", time.perf_counter() - t0)
+                with self.timings.measure("annotate"):
+                    image = self._annotator(result.frame.image, result.detections)
+            with self.timings.measure("encode"):
+                self._writer.write(image, time=result.time if self._live else None)
         if self._json is not None:
-            t0 = time.perf_counter()
-            self._json.write(result.to_dict())
-            for event in result.events:
-                self._json.write(event.to_dict())
-            self.timings.add("json", time.perf_counter() - t0)
+            with self.timings.measure("json"):
+                self._json.write(result.to_dict())
+                for event in result.events:
+                    self._json.write(event.to_dict())
 
     # ----------------------------------------------------------------------------- the run
 
@@ -400,6 +421,7 @@ class VideoPipeline:
         finish = False
         started = time.perf_counter()
         stages = self._threaded(src, max_frames) if self.threaded else self._sequential(src, max_frames)
+        restore_threads = self._set_opencv_threads()
         try:
             for result in stages:
                 self.timings.frames += 1
@@ -411,6 +433,7 @@ class VideoPipeline:
             raise
         finally:
             stages.close()  # joins the worker threads before the outputs are closed
+            restore_threads()
             self.timings.wall = time.perf_counter() - started
             problem = getattr(src, "problem", None)
             if problem:
@@ -422,6 +445,16 @@ class VideoPipeline:
             self._close_outputs(finish, tail)
             if src is not source and not self._stuck:
                 src.close()  # never under a thread that may still be reading it
+
+    def _set_opencv_threads(self):
+        """Apply opencv_threads for a threaded run; returns the function that restores the old value."""
+        if not self.threaded or not self.opencv_threads:
+            return lambda: None
+        import cv2
+
+        previous = cv2.getNumThreads()
+        cv2.setNumThreads(int(self.opencv_threads))
+        return lambda: cv2.setNumThreads(previous)
 
     def _close_outputs(self, finish: bool, tail: list[Event]) -> None:
         if self._writer is not None:
@@ -452,23 +485,20 @@ class VideoPipeline:
         detections, events = self._label(frame, faces)
         result = FrameResult(frame, detections, events, self.labels)
         if self.annotate:
-            t0 = time.perf_counter()
-            result.annotated = self._annotator(frame.image, detections)
-            self.timings.add("annotate", time.perf_counter() - t0)
+            with self.timings.measure("annotate"):
+                result.annotated = self._annotator(frame.image, detections)
         return result
 
     def _sequential(self, src: FrameSource, max_frames: int | None) -> Iterator[FrameResult]:
         frames = iter(src)
         count = 0
         while max_frames is None or count < max_frames:
-            t0 = time.perf_counter()
-            frame = next(frames, None)
-            self.timings.add("decode", time.perf_counter() - t0)
+            with self.timings.measure("decode"):
+                frame = next(frames, None)
             if frame is None:
                 return
-            t0 = time.perf_counter()
-            faces = self._detect(frame.image)
-            self.timings.add("detect", time.perf_counter() - t0)
+            with self.timings.measure("detect"):
+                faces = self._detect(frame.image)
             result = self._result(frame, faces)
             self._output(result)
             count += 1
@@ -516,9 +546,8 @@ class VideoPipeline:
                 frames = iter(src)
                 count = 0
                 while not stop.is_set() and (max_frames is None or count < max_frames):
-                    t0 = time.perf_counter()
-                    frame = next(frames, None)
-                    self.timings.add("decode", time.perf_counter() - t0)
+                    with self.timings.measure("decode"):
+                        frame = next(frames, None)
                     if frame is None:
                         break
                     if self._live:
@@ -540,9 +569,8 @@ class VideoPipeline:
                     put(faces_q, item)
                     return
                 try:
-                    t0 = time.perf_counter()
-                    faces = self._detect(item.image)
-                    self.timings.add("detect", time.perf_counter() - t0)
+                    with self.timings.measure("detect"):
+                        faces = self._detect(item.image)
                 except BaseException as exc:  # handed on to the consumer, which re-raises it
                     put(faces_q, _Failed(exc))
                     return

@@ -22,6 +22,7 @@ import supervision as sv
 
 from maskwatch.data.voc import parse_voc_xml
 from maskwatch.detections import PROBABILITIES
+from maskwatch.errors import MaskwatchError
 from maskwatch.images import load_image
 from maskwatch.video import iter_video, process_video, video_detector
 from maskwatch.video.demo import make_pan_clip
@@ -200,3 +201,9 @@ def test_live_stream_json_lines_are_streamed(clip, detector, tmp_path: Path) -> 
     assert len([r for r in lines if r["type"] == "frame"]) + lines[-1]["dropped_frames"] == 16
     assert lines[-1]["type"] == "summary"
     assert _video_info(out_video)[0] == "h264"
+
+
+def test_bad_output_path_fails_before_any_work(clip, detector, tmp_path: Path) -> None:
+    with pytest.raises(MaskwatchError, match=r"out\.avi: video output must be \.mp4"):
+        process_video(clip.path, detector, save=tmp_path / "out.avi", save_json=tmp_path / "out.jsonl")
+    assert list(tmp_path.iterdir()) == []

@@ -180,6 +180,28 @@ def test_writer_times_live_frames_and_discards_on_error(tmp_path: Path) -> None:
         VideoWriter(tmp_path / "x.avi")
 
 
+def test_phone_rotation_tag_is_applied(tmp_path: Path) -> None:
+    # Phones store portrait video as landscape frames plus a display rotation; faces must come out upright.
+    landscape = np.zeros((48, 96, 3), np.uint8)
+    landscape[:16, :16] = 255  # a white corner shows which way the picture turned
+    path = tmp_path / "phone.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 96, 48, "yuv420p"
+        stream.set_display_rotation(-90)  # shown turned a quarter clockwise
+        for i in range(3):
+            frame = av.VideoFrame.from_ndarray(landscape, format="rgb24")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    frames = list(VideoFileSource(path))
+    assert len(frames) == 3
+    upright = frames[0].image
+    assert upright.shape == (96, 48, 3)
+    expected = np.rot90(landscape, k=-1)
+    assert np.abs(upright.astype(int) - expected).mean() < 10
+
+
 def test_open_source_dispatch(clip) -> None:
     assert isinstance(open_source(str(clip.path)), VideoFileSource)
     assert isinstance(open_source(f"file://{clip.path}"), VideoFileSource)

@@ -113,10 +113,17 @@ class EventLog:
                 self.untracked += 1
                 continue
             track = self.tracks.get(tid)
-            if track is None or track.ended:
+            if track is None:
                 track = TrackSummary(tid, frame, time, frame, time, label)
                 self.tracks[tid] = track
                 events.append(Event(APPEARED, frame, time, tid, label, None, conf))
+            elif track.ended:
+                # Seen again after being declared gone: the same person came back (same id).
+                track.ended = False
+                events.append(Event(APPEARED, frame, time, tid, label, track.label, conf))
+                if label != track.label:
+                    track.changes += 1
+                    track.label = label
             elif label != track.label:
                 events.append(Event(LABEL_CHANGED, frame, time, tid, label, track.label, conf))
                 track.changes += 1

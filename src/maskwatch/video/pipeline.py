@@ -360,7 +360,9 @@ class VideoPipeline:
         faces.data[RAW_PROBABILITIES] = raw
         faces.data[CLASSIFIED] = due
         events = self._log.observe(frame.index, frame.time, ids, faces.data[LABEL], faces.confidence)
-        gap = self._tracker.lost_frames
+        # A little longer than the tracker keeps a lost track, so a person is only declared gone
+        # (and their smoothing state dropped) once the tracker cannot bring the same id back.
+        gap = self._tracker.lost_frames + 2
         events += self._log.expire(frame.index, frame.time, gap)
         for tid in self._smoother.forget(frame.index, gap):
             self._last_classified.pop(tid, None)
@@ -414,8 +416,14 @@ class VideoPipeline:
         self.dropped_frames = 0
         self.timings = Timings()
         self._annotator = Annotator(self.labels) if (save or self.annotate) else None
-        self._writer = VideoWriter(save, fps=fps) if save else None
-        self._json = _JsonLines(save_json, atomic=not self._live) if save_json else None
+        self._writer = self._json = None
+        try:
+            self._writer = VideoWriter(save, fps=fps) if save else None
+            self._json = _JsonLines(save_json, atomic=not self._live) if save_json else None
+        except BaseException:
+            if src is not source:
+                src.close()
+            raise
         self.outputs = {}
         self._stuck = False
         finish = False

@@ -140,6 +140,18 @@ def _reason(exc: BaseException) -> str:
     return text
 
 
+def _upright(frame) -> np.ndarray:
+    """RGB pixels turned as the container's display matrix says (phones record portrait video as
+    landscape frames plus a rotation tag; the face detector needs faces upright)."""
+    image = frame.to_ndarray(format="rgb24")
+    try:
+        quarter_turns = round(float(frame.rotation) / 90.0) % 4
+    except (AttributeError, TypeError, ValueError):
+        return image
+    # rotation is counter-clockwise, as is np.rot90 for positive k.
+    return np.ascontiguousarray(np.rot90(image, k=quarter_turns)) if quarter_turns else image
+
+
 class _AVSource(FrameSource):
     """Shared PyAV decoding: packets -> frames, corrupt packets skipped and counted."""
 
@@ -187,7 +199,7 @@ class _AVSource(FrameSource):
                 continue
             bad_in_a_row = 0
             for frame in frames:
-                yield self._seconds(frame), frame.to_ndarray(format="rgb24")
+                yield self._seconds(frame), _upright(frame)
 
     def _seconds(self, frame) -> float | None:
         if frame.pts is None or frame.time_base is None:

@@ -23,13 +23,15 @@ def minimal(data_dir: Path) -> dict:
 
 
 def test_shipped_configs_load_and_point_at_the_data(data_dir):
+    shared = (ROOT.parent / "shared" / "data").resolve()
     for name in ("default.yaml", "example_small.yaml"):
         cfg = resolve_paths(load_config(CONFIGS / name), base=ROOT)
         assert cfg.data.labels == ["with_mask", "without_mask", "mask_weared_incorrect"]
-        assert [s.type for s in cfg.data.sources] == ["folder", "voc"]
+        assert [s.type for s in cfg.data.sources][:2] == ["folder", "voc"]  # mask2, then voc3
         assert cfg.model.name == "efficientnet_lite0"
-        if data_dir.resolve() == (ROOT.parent / "shared" / "data").resolve():  # the layout the configs assume
-            validate_for_run(cfg)
+        for source in cfg.data.sources:  # the configs' relative paths assume ../shared/data
+            if data_dir.resolve() == shared and Path(source.path).is_relative_to(shared):
+                assert Path(source.path).is_dir(), source.path
     default = load_config(CONFIGS / "default.yaml")
     assert default.data.sources[0].manifest.endswith("MANIFEST.csv")
     assert not default.train.augment and default.train.cache_features  # phase 1 uses the feature cache

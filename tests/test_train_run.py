@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -112,6 +113,9 @@ def test_cli_run_writes_the_run_folder_and_counts_bad_files(tmp_path, folder_wit
 
     again = CliRunner().invoke(app, args)  # an existing run is never overwritten by accident
     assert again.exit_code != 0 and "--resume" in str(again.exception)
+    (run / ".lock").write_text(f"{os.getppid()}\n")  # a live process "holds" the run folder
+    busy = CliRunner().invoke(app, ["train", "--resume", "--name", "cli", "--root", str(tmp_path / "runs")])
+    assert busy.exit_code != 0 and "still training" in str(busy.exception)
 
 
 def test_interrupt_and_resume_in_both_phases(tmp_path, data_dir):

@@ -108,6 +108,10 @@ class RunPaths:
     def cache(self) -> Path:
         return self.root / "cache"
 
+    @property
+    def lock(self) -> Path:
+        return self.root / ".lock"
+
 
 def merge_overrides(overrides, options: Mapping[str, Any]) -> dict[str, Any]:
     merged: dict[str, Any] = {}
@@ -134,6 +138,7 @@ def prepare_run(config: ConfigSource, name: str | None, resume: bool, overrides:
     if resume:
         run_dir = find_run(config, name, overrides)
         paths = RunPaths(run_dir)
+        _check_not_running(paths.lock)
         cfg = load_config(paths.config, overrides)
         state = RunState.load(paths.state) if paths.state.is_file() else RunState()
         if state.phase == "done" and paths.summary.is_file():
@@ -208,3 +213,32 @@ def run_logging(path: Path) -> Iterator[None]:
             package.removeHandler(handler)
             handler.close()
         package.setLevel(old_level)
+
+
+def _check_not_running(lock: Path) -> None:
+    """Refuse a run folder that a live process is training in (two writers would mix checkpoints)."""
+    try:
+        pid = int(lock.read_text().strip())
+    except (OSError, ValueError):
+        return
+    if pid == os.getpid():
+        return
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return  # a stale lock: that process is gone
+    except PermissionError:
+        pass
+    raise ConfigError(f"{lock.parent}: process {pid} is still training in this run folder; stop it or wait")
+
+
+@contextlib.contextmanager
+def run_lock(paths: RunPaths) -> Iterator[None]:
+    """Mark the run folder as in use by this process for the duration of the run."""
+    _check_not_running(paths.lock)
+    atomic_write_text(paths.lock, f"{os.getpid()}\n")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            paths.lock.unlink()

@@ -108,7 +108,7 @@ def print_summary(summary: dict) -> None:
         table.add_row(f"{split_name} faces", f"{sum(counts.values()):,} ({per_label})")
     skipped = summary["data"]["skipped"]
     kinds = ", ".join(f"{k} {v}" for k, v in skipped["by_kind"].items())
-    table.add_row("skipped files", f"{skipped['count']:,}" + (f" ({kinds})" if kinds else ""))
+    table.add_row("skipped", f"{skipped['count']:,}" + (f" ({kinds})" if kinds else ""))
     best = summary["best_epoch"]
     loss = summary["best_val_loss"]
     table.add_row("best epoch", f"{best} of {summary['epochs_done']}, val_loss {loss:.4f}" if best else "none")

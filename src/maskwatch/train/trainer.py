@@ -33,7 +33,7 @@ import numpy as np
 from maskwatch.errors import ConfigError, MaskwatchError
 from maskwatch.images import atomic_write_text
 from maskwatch.train.config import Config, ConfigSource
-from maskwatch.train.rundir import RunPaths, merge_overrides, prepare_run, run_logging
+from maskwatch.train.rundir import RunPaths, merge_overrides, prepare_run, run_lock, run_logging
 from maskwatch.train.summary import (
     build_summary,
     jsonable,
@@ -92,7 +92,7 @@ def train(
     """
     merged = merge_overrides(overrides, options)
     cfg, paths, state = prepare_run(config, name, resume, merged)
-    with run_logging(paths.log):
+    with run_lock(paths), run_logging(paths.log):
         try:
             return _train(cfg, paths, state, callbacks or [], progress)
         except KeyboardInterrupt:

@@ -118,17 +118,19 @@ def process_video(
     records: list[dict] = []
     results = pipeline.run(source, save=save, save_json=save_json, max_frames=max_frames, source_options=source_options)
     bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(unit="frame", desc="video", total=None)
     try:
         for result in results:
             if keep_records:
                 records.append(result.to_dict())
+            if progress and bar is None:
+                # Created at the first frame, once the source is open and its length known.
+                from tqdm import tqdm
+
+                total = pipeline.source.frame_count if pipeline.source is not None else None
+                bar = tqdm(unit="frame", desc=pipeline.source.name if pipeline.source else "video", total=total)
+                if total and max_frames:
+                    bar.total = min(total, max_frames)
             if bar is not None:
-                if bar.total is None and pipeline.source is not None and pipeline.source.frame_count:
-                    bar.total = min(pipeline.source.frame_count, max_frames or pipeline.source.frame_count)
                 bar.update(1)
     finally:
         results.close()

@@ -177,6 +177,7 @@ class Annotator:
             text_thickness=1,
             text_padding=3,
             text_color=sv.Color.BLACK,
+            smart_position=True,  # keeps captions of faces at the top edge inside the frame
         )
 
     def __call__(self, rgb: np.ndarray, detections: sv.Detections) -> np.ndarray:

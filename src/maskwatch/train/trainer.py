@@ -396,12 +396,8 @@ def validation_metrics(model, x: np.ndarray, y: np.ndarray, labels: list[str], b
     """Accuracy, macro F1 and per-class precision/recall of `model` on the validation split."""
     from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
-    probs = np.concatenate(
-        [
-            np.asarray(model(x[i : i + batch_size].astype(np.float32), training=False))
-            for i in range(0, len(x), batch_size)
-        ]
-    )
+    batches = (x[i : i + batch_size].astype(np.float32) for i in range(0, len(x), batch_size))
+    probs = np.concatenate([np.asarray(model.predict_on_batch(batch)) for batch in batches])
     pred = probs.argmax(axis=1)
     idx = list(range(len(labels)))
     precision, recall, f1, support = precision_recall_fscore_support(y, pred, labels=idx, zero_division=0)

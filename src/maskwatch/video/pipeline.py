@@ -94,6 +94,7 @@ class FrameResult:
         det = self.detections
         out = []
         raw = det.data.get(RAW_PROBABILITIES)
+        scores = det.data.get(FACE_SCORE)
         for i in range(len(det)):
             track_id = int(det.tracker_id[i]) if det.tracker_id is not None else -1
             record = {
@@ -103,7 +104,7 @@ class FrameResult:
                 "confidence": round(float(det.confidence[i]), 4),
                 "probabilities": _prob_dict(self.labels, det.data[PROBABILITIES][i]),
                 "raw_probabilities": None if raw is None or np.isnan(raw[i]).any() else _prob_dict(self.labels, raw[i]),
-                "face_score": round(float(det.data[FACE_SCORE][i]), 4),
+                "face_score": round(float(scores[i]), 4) if scores is not None else None,
             }
             out.append(record)
         return out

@@ -27,17 +27,24 @@ import supervision as sv
 from maskwatch.detections import from_faces
 from maskwatch.errors import ModelFileError
 
-#: Face score threshold. OpenCV's sample uses 0.9, which drops many masked faces (a mask hides the
-#: mouth and nose landmarks YuNet scores on); 0.6 was chosen on voc3 (see bench/bench_detect.py).
+#: Face score threshold. OpenCV's sample uses 0.9, which drops most masked faces (a mask hides the
+#: nose and mouth YuNet keys on). On voc3 (bench/bench_detect.py, 2x upscale) face recall /
+#: precision are 0.79/0.71 at 0.5, 0.78/0.79 at 0.6, 0.75/0.84 at 0.7 and 0.27/0.99 at 0.9; the
+#: pipeline's mAP@0.5 is flat from 0.5 to 0.6 and falls after, so 0.6 keeps recall and cuts
+#: a quarter of the false boxes.
 DEFAULT_SCORE = 0.6
 #: IoU above which two face boxes are the same face.
 DEFAULT_NMS = 0.3
-#: Enlarge small images by up to this factor before detection (1.0 = off). On voc3 (400 px scenes,
-#: many faces under 20 px) 2x finds far more faces for ~4x the detector time.
+#: Enlarge small images by up to this factor before detection (1.0 = off); the native-size pass
+#: runs too (large faces). On voc3 (~400 px scenes, most faces under 32 px) recall goes 0.58 -> 0.78
+#: (faces >= 32 px: 0.89 -> 0.92) for ~5x the detector time (5 -> 28 ms); 3x adds only 0.03 more
+#: for another 2.7x.
 DEFAULT_UPSCALE = 2.0
 #: Upscaling never makes the long side larger than this, so big photos are not blown up.
 UPSCALE_MAX_SIDE = 1600
-#: Tiles per side (0 or 1 = off). Off by default: on voc3 it costs more than it finds.
+#: Tiles per side (0 or 1 = off). Each tile is enlarged like a small image, so tiling is how a
+#: photo above UPSCALE_MAX_SIDE gets its small faces enlarged. Off by default: on voc3's small
+#: scenes it finds nothing that upscaling does not (2x2 tiles + 2x: recall 0.772 vs 0.776).
 DEFAULT_TILES = 0
 _TILE_OVERLAP = 0.25
 
@@ -179,6 +186,8 @@ class YuNetDetector(_ScaledDetector):
 
     >>> det = YuNetDetector("face_detection_yunet_2023mar.onnx")
     >>> faces = det.detect(rgb)          # sv.Detections, face_score + landmarks in .data
+
+    Not thread-safe (the OpenCV object keeps its input size): use one detector per thread.
     """
 
     name = "yunet"
@@ -230,6 +239,12 @@ class YuFaceDetector(_ScaledDetector):
 
     def __init__(self, **options) -> None:
         super().__init__(**options)
+        # yuface runs on its own OpenMP runtime, whose idle threads spin by default: on a busy
+        # machine (other processes, or OpenCV/LiteRT threads in this one) that made it 30-40x
+        # slower in our measurements (~450 ms instead of ~12 ms per 400 px image). Passive
+        # waiting must be chosen before the runtime loads, i.e. before the first import.
+        if "yuface" not in sys.modules:
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import yuface  # noqa: F401  (fail here, not at the first image, when the wheel is missing)
 
     def _raw(self, bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

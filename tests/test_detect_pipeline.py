@@ -165,7 +165,9 @@ def test_folder_with_corrupt_file_continues_and_writes_all_outputs(
         target.write_bytes(image.read_bytes())
     (folder / "broken.jpg").write_bytes(scenes[0][0].read_bytes()[:300])  # truncated JPEG
     (folder / "notes.txt").write_text("not an image")
-    save_dir, csv_path, coco_path = tmp_path / "annotated", tmp_path / "faces.csv", tmp_path / "coco.json"
+    save_dir, csv_path, coco_path = folder / "annotated", tmp_path / "faces.csv", tmp_path / "coco.json"
+    (save_dir / "old").mkdir(parents=True)
+    (save_dir / "old" / "previous.jpg").write_bytes(scenes[3][0].read_bytes())  # an earlier run's output
 
     results = detect(folder, detector=detector, save_dir=save_dir, save_csv=csv_path, save_coco=coco_path)
 
@@ -180,6 +182,7 @@ def test_folder_with_corrupt_file_continues_and_writes_all_outputs(
         drawn = load_image(save_dir / rel)
         assert drawn.shape[:2] == (result["height"], result["width"])
     assert not list(save_dir.rglob("*.tmp"))
+    assert not any("annotated" in r["source"] for r in results)
 
     faces = sum(len(r["detections"]) for r in results)
     with open(csv_path, newline="") as handle:

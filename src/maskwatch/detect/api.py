@@ -160,6 +160,10 @@ def _detect_images(parsed, detector, save_dir, save_json, save_csv, save_coco, w
     from maskwatch.images import load_image, save_image
 
     files = list_images(parsed)
+    if save_dir is not None:
+        # `detect photos --save-dir photos/annotated` must not read back its own outputs next time.
+        out = Path(save_dir).resolve()
+        files = [f for f in files if not f.resolve().is_relative_to(out)] or files
     annotator = FrameAnnotator(detector.labels) if (save_dir is not None or window is not None) else None
     results: list[dict] = []
     skipped: list[str] = []

@@ -82,8 +82,10 @@ class FrameAnnotator:
         height, width = rgb.shape[:2]
         boxes, captions = self._annotators(width, height)
         names = detections.data.get(LABEL)
+        tracks = detections.tracker_id
         text = [
-            f"{names[i] if names is not None else self.labels[int(detections.class_id[i])]} "
+            (f"#{int(tracks[i])} " if tracks is not None and tracks[i] >= 0 else "")
+            + f"{names[i] if names is not None else self.labels[int(detections.class_id[i])]} "
             f"{float(detections.confidence[i]):.2f}"
             for i in range(len(detections))
         ]

@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 import supervision as sv
 
+from maskwatch.detect.outputs import FrameAnnotator
 from maskwatch.detections import FACE_SCORE, LABEL, LANDMARKS, PROBABILITIES
 from maskwatch.errors import SourceError
 from maskwatch.video.events import Event, EventLog
@@ -154,46 +155,6 @@ class Timings:
         return self.frames / self.wall if self.wall > 0 else 0.0
 
 
-# Colours (RGB, since frames are RGB) per label; unknown labels fall back to the palette.
-LABEL_COLORS = {
-    "with_mask": "#22c55e",
-    "without_mask": "#ef4444",
-    "mask_weared_incorrect": "#f59e0b",
-}
-
-
-class Annotator:
-    """Boxes coloured by label plus a "#track label 97%" caption, via supervision annotators."""
-
-    def __init__(self, labels: list[str]) -> None:
-        palette = [LABEL_COLORS.get(label) for label in labels]
-        fallback = sv.ColorPalette.DEFAULT.colors
-        colors = [sv.Color.from_hex(c) if c else fallback[i % len(fallback)] for i, c in enumerate(palette)]
-        color = sv.ColorPalette(colors)
-        self.box = sv.BoxAnnotator(color=color, thickness=2, color_lookup=sv.ColorLookup.CLASS)
-        self.label = sv.LabelAnnotator(
-            color=color,
-            color_lookup=sv.ColorLookup.CLASS,
-            text_scale=0.45,
-            text_thickness=1,
-            text_padding=3,
-            text_color=sv.Color.BLACK,
-            smart_position=True,  # keeps captions of faces at the top edge inside the frame
-        )
-
-    def __call__(self, rgb: np.ndarray, detections: sv.Detections) -> np.ndarray:
-        image = rgb.copy()
-        if len(detections) == 0:
-            return image
-        captions = []
-        for i in range(len(detections)):
-            tid = int(detections.tracker_id[i]) if detections.tracker_id is not None else -1
-            prefix = f"#{tid} " if tid >= 0 else ""
-            captions.append(f"{prefix}{detections.data[LABEL][i]} {100 * float(detections.confidence[i]):.0f}%")
-        image = self.box.annotate(image, detections)
-        return self.label.annotate(image, detections, labels=captions)
-
-
 class _JsonLines:
     """JSON Lines output: atomic (temp + rename at close) for files, flushed line by line for live."""
 
@@ -294,7 +255,7 @@ class VideoPipeline:
         self.outputs: dict[str, str] = {}
         self.source: FrameSource | None = None
         self._log: EventLog | None = None
-        self._annotator: Annotator | None = None
+        self._annotator: FrameAnnotator | None = None
 
     # ----------------------------------------------------------------- stages (one frame each)
 
@@ -379,7 +340,7 @@ class VideoPipeline:
             image = result.annotated
             if image is None:
                 with self.timings.measure("annotate"):
-                    image = self._annotator(result.frame.image, result.detections)
+                    image = self._annotator.annotate(result.frame.image, result.detections)
             with self.timings.measure("encode"):
                 self._writer.write(image, time=result.time if self._live else None)
         if self._json is not None:
@@ -417,7 +378,7 @@ class VideoPipeline:
         self.warnings = []
         self.dropped_frames = 0
         self.timings = Timings()
-        self._annotator = Annotator(self.labels) if (save or self.annotate) else None
+        self._annotator = FrameAnnotator(self.labels) if (save or self.annotate) else None
         self._writer = self._json = None
         try:
             self._writer = VideoWriter(save, fps=fps) if save else None
@@ -496,7 +457,7 @@ class VideoPipeline:
         result = FrameResult(frame, detections, events, self.labels)
         if self.annotate:
             with self.timings.measure("annotate"):
-                result.annotated = self._annotator(frame.image, detections)
+                result.annotated = self._annotator.annotate(frame.image, detections)
         return result
 
     def _sequential(self, src: FrameSource, max_frames: int | None) -> Iterator[FrameResult]:

@@ -16,6 +16,7 @@ from maskwatch.data.synthetic import (
     make_incorrect,
     make_incorrect_dataset,
     mask_region,
+    recolour_mask,
     region_rows,
     shift_mask_down,
 )
@@ -62,13 +63,29 @@ def test_shift_moves_mask_pixels_down_and_keeps_the_rest():
     assert (out[:, :20] == bare[:, :20]).all()
 
 
+def test_recolour_keeps_shading_and_the_rest_of_the_face():
+    rng = np.random.default_rng(2)
+    rgb = rng.integers(0, 256, size=(60, 50, 3), dtype=np.uint8)
+    rgb[30:50, 10:40] = (180, 210, 240)
+    rgb[45:50, 10:40] = (90, 105, 120)  # a fold: half as bright
+    region = np.zeros((60, 50), dtype=bool)
+    region[30:50, 10:40] = True
+    out = recolour_mask(rgb, region, (40, 40, 40))
+    assert (out[~region] == rgb[~region]).all()
+    bright, dark = out[35, 20].astype(int), out[47, 20].astype(int)
+    assert np.abs(bright - 40).max() <= 3  # the median brightness gets the new colour
+    assert dark.mean() < bright.mean() * 0.7  # the fold stays darker
+
+
 def test_made_faces_differ_from_both_sources_and_keep_the_upper_face(pairs):
     rng = np.random.default_rng(0)
     for pair in pairs[:3]:
         masked, bare = load_image(pair.with_mask), load_image(pair.without_mask)
         region = mask_region(masked, bare)
         top, bottom = region_rows(region)
-        for rgb, shift, fraction, _ in make_incorrect(pair, rng, nose_finder=None, variants=2):
+        made = make_incorrect(pair, rng, nose_finder=None, variants=3)
+        assert not np.array_equal(made[1][0], made[2][0])
+        for rgb, shift, fraction, _ in made:
             assert rgb.shape == bare.shape and rgb.dtype == np.uint8
             assert 0.2 <= fraction <= 0.5 and shift == round(fraction * (bottom - top + 1))
             diff_bare = np.abs(rgb.astype(int) - bare).mean()

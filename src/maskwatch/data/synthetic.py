@@ -46,6 +46,18 @@ DIFF_THRESHOLD = 40
 SHIFT_RANGE = (0.25, 0.45)
 #: A plausible mask covers this fraction of the picture; anything else is a failed difference.
 AREA_RANGE = (0.01, 0.6)
+#: Colours real masks come in (RGB). The pasted masks of mask2 are nearly all light blue, so a
+#: model trained on them alone could learn "light blue below the nose" instead of "mask below
+#: the nose"; every variant after the first gets one of these colours (shading kept).
+MASK_COLOURS = (
+    (236, 236, 236),  # white
+    (45, 45, 50),  # black
+    (130, 130, 135),  # grey
+    (40, 55, 100),  # navy
+    (120, 185, 200),  # surgical teal
+    (225, 170, 185),  # pink
+    (175, 205, 235),  # light blue (the original)
+)
 
 
 @dataclass(frozen=True)
@@ -160,6 +172,22 @@ def shift_mask_down(
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
+def recolour_mask(rgb: np.ndarray, region: np.ndarray, colour: Sequence[int]) -> np.ndarray:
+    """`rgb` with the pixels of `region` recoloured to `colour`, keeping their relative shading.
+
+    The brightness of each mask pixel relative to the mask's median brightness (folds, edges,
+    straps) multiplies the new colour, so the mask keeps its shape and texture.
+    """
+    out = rgb.copy()
+    pixels = rgb[region].astype(np.float32)
+    if len(pixels) == 0:
+        return out
+    luminance = pixels @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    shade = luminance / max(float(np.median(luminance)), 1.0)
+    out[region] = np.clip(shade[:, None] * np.asarray(colour, dtype=np.float32)[None, :] + 0.5, 0, 255).astype(np.uint8)
+    return out
+
+
 def region_rows(region: np.ndarray) -> tuple[int, int]:
     """First and last row (inclusive) the region covers."""
     rows = np.flatnonzero(region.any(axis=1))
@@ -222,9 +250,16 @@ def choose_shift(
 
 
 def make_incorrect(
-    pair: Pair, rng: np.random.Generator, nose_finder: NoseFinder | None = None, variants: int = 2
+    pair: Pair,
+    rng: np.random.Generator,
+    nose_finder: NoseFinder | None = None,
+    variants: int = 2,
+    recolour: bool = True,
 ) -> list[tuple[np.ndarray, int, float, float | None]]:
     """`variants` synthetic images of one pair: (rgb, shift px, shift / mask height, nose row).
+
+    The first variant keeps the mask's own colours; with `recolour` the others get a random
+    colour from MASK_COLOURS.
 
     Raises BadImageError (naming the file) when the pair gives no plausible mask region.
     """
@@ -239,11 +274,14 @@ def make_incorrect(
     landmarks = nose_finder(bare) if nose_finder is not None else None
     top, bottom = region_rows(region)
     results = []
-    for _ in range(variants):
+    for k in range(variants):
         shift = choose_shift(region, rng, landmarks)
+        source = masked
+        if recolour and k > 0:
+            source = recolour_mask(masked, region, MASK_COLOURS[int(rng.integers(len(MASK_COLOURS)))])
         results.append(
             (
-                shift_mask_down(masked, bare, region, shift),
+                shift_mask_down(source, bare, region, shift),
                 shift,
                 shift / (bottom - top + 1),
                 None if landmarks is None else landmarks[0],
@@ -261,6 +299,7 @@ def make_incorrect_dataset(
     seed: int = 0,
     face_weights: str | os.PathLike | None = "auto",
     limit: int | None = None,
+    recolour: bool = True,
 ) -> list[Synthetic]:
     """Write `out_dir/mask_weared_incorrect/*.jpg` and `out_dir/MANIFEST.csv`; return what was made.
 
@@ -282,7 +321,7 @@ def make_incorrect_dataset(
     made: list[Synthetic] = []
     for pair in pairs:
         try:
-            images = make_incorrect(pair, rng, finder, variants)
+            images = make_incorrect(pair, rng, finder, variants, recolour)
         except BadImageError as exc:
             log.warning("skipped %s: %s", exc.path if hasattr(exc, "path") else pair.with_mask, exc)
             continue
@@ -344,12 +383,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--variants", type=int, default=2, help="images per pair (different shifts)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-landmarks", action="store_true", help="random shift only, no YuNet")
+    parser.add_argument("--no-recolour", action="store_true", help="keep every mask's own colour")
     parser.add_argument("--sheet", help="also write a contact sheet PNG of the result here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     made = make_incorrect_dataset(
         args.data_root, args.out_dir, variants=args.variants, seed=args.seed,
-        face_weights=None if args.no_landmarks else "auto",
+        face_weights=None if args.no_landmarks else "auto", recolour=not args.no_recolour,
     )  # fmt: skip
     print(f"{len(made)} images in {Path(args.out_dir) / INCORRECT} (manifest {Path(args.out_dir) / 'MANIFEST.csv'})")
     if args.sheet:

@@ -236,6 +236,9 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
     assert "413" in spec["paths"]["/api/v1/detect"]["post"]["responses"]
     docs = client.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    # The docs page works offline: its scripts come from this server, not a CDN.
+    assert "cdn." not in docs.text and "/docs-static/swagger-ui-bundle.js" in docs.text
+    assert client.get("/docs-static/swagger-ui-bundle.js").status_code == 200
     page = client.get("/")
     assert page.status_code == 200 and "/static/app.js" in page.text
     assert client.get("/static/app.js").status_code == 200

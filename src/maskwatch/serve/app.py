@@ -17,7 +17,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from maskwatch.serve.engine import Engine, default_engine_factory, engine_from_detector
@@ -83,7 +83,7 @@ def create_app(
         version=maskwatch.__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served below from local files: the page must work without internet
         redoc_url=None,
     )
     app.state.runtime = runtime
@@ -116,6 +116,7 @@ def create_app(
     app.include_router(video.router)
     app.include_router(live.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    _add_offline_docs(app)
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:
@@ -142,3 +143,25 @@ def install_log_redaction() -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactTokenFilter) for f in logger.filters):
             logger.addFilter(RedactTokenFilter())
+
+
+def _add_offline_docs(app: FastAPI) -> None:
+    """`/docs`: FastAPI's Swagger UI page with its JS/CSS from the swagger-ui-bundle package.
+
+    FastAPI's default page loads Swagger UI from a CDN, which leaves it blank on offline machines
+    (gates, CCTV networks); the bundle ships the same files inside a wheel.
+    """
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/docs-static", StaticFiles(directory=swagger_ui_path), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="maskwatch API",
+            swagger_js_url="/docs-static/swagger-ui-bundle.js",
+            swagger_css_url="/docs-static/swagger-ui.css",
+            swagger_favicon_url="/docs-static/favicon-32x32.png",
+        )

@@ -37,8 +37,10 @@ SETTINGS = (
     ("sequential, upscale off", False, 1.0, 640, 1),
     ("sequential, upscale off, classify every 2nd", False, 1.0, 640, 2),
     ("threaded, upscale off", True, 1.0, 640, 1),
-    ("threaded, classify every 2nd frame (default)", True, 1.0, 640, 2),
+    ("threaded, classify every 2nd frame", True, 1.0, 640, 2),
+    ("threaded, classify every 3rd frame (default)", True, 1.0, 640, 3),
     ("threaded, classify every 3rd, detect at 480 px", True, 1.0, 480, 3),
+    ("threaded, classify every 5th, detect at 480 px", True, 1.0, 480, 5),
 )
 
 

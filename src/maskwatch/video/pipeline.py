@@ -56,7 +56,9 @@ from maskwatch.video.writer import VideoWriter
 #: (~12 ms at 640x480, ~65 ms at 1280x960 on one core) and faces in video are rarely tiny.
 DETECT_SIZE = 640
 #: A tracked face is classified again after this many frames; between, its smoothed label holds.
-CLASSIFY_EVERY = 2
+#: Each track gets its own phase (track id modulo this), so a crowd that appears at once is
+#: re-classified a third at a time rather than all on the same frame.
+CLASSIFY_EVERY = 3
 QUEUE_SIZE = 4
 #: OpenCV threads during a threaded run (see VideoPipeline); bench/bench_video.py compares.
 OPENCV_THREADS = 1
@@ -313,7 +315,9 @@ class VideoPipeline:
                 probs[i], class_id[i] = raw[i], int(raw[i].argmax())
             elif due[i]:
                 probs[i], class_id[i] = self._smoother.update(tid, raw[i], frame.index)
-                self._last_classified[tid] = frame.index
+                first = tid not in self._last_classified
+                # Spread tracks over the classify_every phases (see CLASSIFY_EVERY).
+                self._last_classified[tid] = frame.index - (tid % self.classify_every if first else 0)
             else:
                 probs[i], class_id[i] = self._smoother.current(tid, frame.index)
         faces.class_id = class_id

@@ -75,6 +75,17 @@ def test_mask2_slice_split_keeps_groups_and_pairs_together(mask2_slice: Path) ->
     assert [s.path for s in other["val"]] != [s.path for s in splits["val"]]
 
 
+def test_each_source_is_represented_in_proportion(data_dir: Path) -> None:
+    """Big VOC scenes (many faces per group) must not all land in train: held-out splits need real scenes."""
+    crops = data.load_folder_dataset(data_dir / "mask2", manifest=data_dir / "MANIFEST.csv")
+    scenes = data.load_voc_dataset(data_dir / "voc3")
+    splits = data.group_split(data.combine(crops, scenes), val=0.15, test=0.15, seed=0)
+    voc_faces = {name: sum(s.source == scenes.samples[0].source for s in ds.samples) for name, ds in splits.items()}
+    total = sum(voc_faces.values())
+    for name, fraction in (("train", 0.7), ("val", 0.15), ("test", 0.15)):
+        assert abs(voc_faces[name] / total - fraction) < 0.05, voc_faces
+
+
 def _labels_per_group(ds: FaceDataset) -> dict[str, set[str]]:
     labels: dict[str, set[str]] = defaultdict(set)
     for s in ds:

@@ -2,7 +2,7 @@
 
 The faces are listed in tests/data/default_test_faces.json: a stratified sample of the REAL faces
 (mask2 files and voc3 boxes, no synthetic ones) of the test split of the run that produced the
-shipped model (`runs/default/split.csv`, written by `python bench/compare_models.py
+shipped model (`runs/default_v2/split.csv`, written by `python bench/compare_models.py --reference runs/default_v2
 --write-test-list`). No group of them was trained on. The list is committed because that split
 depends on the synthetic faces made under runs/, which CI does not have.
 """

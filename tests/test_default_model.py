@@ -1,10 +1,11 @@
 """The shipped default model loads and labels real held-out faces from ../shared/data correctly.
 
-The faces are listed in tests/data/default_test_faces.json: a stratified sample of the REAL faces
-(mask2 files and voc3 boxes, no synthetic ones) of the test split of the run that produced the
-shipped model (`runs/default_v2/split.csv`, written by `python bench/compare_models.py --reference runs/default_v2
---write-test-list`). No group of them was trained on. The list is committed because that split
-depends on the synthetic faces made under runs/, which CI does not have.
+The faces are listed in tests/data/default_test_faces.json: REAL faces (every voc3 box and 60 mask2
+files per class; no synthetic ones) of the test split of the run that produced the shipped model
+(`runs/default/split.csv`, written by `python bench/compare_models.py --write-test-list FILE`). No
+group of them was trained on. The list is committed because that split depends on the synthetic
+faces made under runs/, which CI does not have. Thresholds (in the JSON) sit a bit below what the
+shipped file measured.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def test_default_model_labels_held_out_faces(classifier, test_faces):
     # real scenes (voc3 crops, often small and blurred), masked or not: the detection use case
     scene = np.array([f["box"] is not None and f["label"] != "mask_weared_incorrect" for f in spec["faces"]])
     scene_accuracy = float((predicted[scene] == truth[scene]).mean())
-    assert scene.sum() >= 10 and scene_accuracy >= spec["min_voc_accuracy"], f"voc3 accuracy {scene_accuracy:.3f}"
+    assert scene.sum() >= 100 and scene_accuracy >= spec["min_voc_accuracy"], f"voc3 accuracy {scene_accuracy:.3f}"
 
 
 def test_default_model_mostly_agrees_with_itself_on_flipped_faces(classifier, test_faces):

@@ -39,7 +39,8 @@ def compute_features(features_model, images: np.ndarray, batch_size: int = 64, d
     from tqdm.auto import tqdm
 
     out = []
-    with tqdm(total=len(images), desc=desc, unit="img", leave=False, mininterval=1.0) as bar:
+    # disable=None: no bar when output is not a terminal (logs, CI, --no-progress piped to a file).
+    with tqdm(total=len(images), desc=desc, unit="img", leave=False, mininterval=1.0, disable=None) as bar:
         for start in range(0, len(images), batch_size):
             batch = images[start : start + batch_size].astype(np.float32)
             out.append(np.asarray(features_model.predict_on_batch(batch), dtype=np.float32))

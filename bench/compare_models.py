@@ -244,7 +244,7 @@ def per_class(metrics: dict, label: str, key: str) -> float:
 def table(results: dict[str, dict], descriptions: dict[str, str]) -> str:
     lines = [
         "| model | real test acc | recall with | recall without | real faces called incorrect "
-        "| real incorrect hits (test) | p(incorrect) on 6 real incorrect (val+test) "
+        "| real incorrect hits (test) | p(incorrect) on the real incorrect of val+test "
         "| recall incorrect (synthetic) | train time |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
@@ -257,7 +257,8 @@ def table(results: dict[str, dict], descriptions: dict[str, str]) -> str:
         false_alarms = sum(row[2] for row in matrix[:2])
         n_other = sum(sum(row) for row in matrix[:2])
         probs = res["scores"]["real_incorrect_p"]
-        p_txt = f"mean {sum(probs) / len(probs):.2f}, max {max(probs):.2f}" if probs else "-"
+        hits_vt = sum(p > 0.5 for p in probs)
+        p_txt = f"mean {sum(probs) / len(probs):.2f}, > 0.5 for {hits_vt}/{len(probs)}" if probs else "-"
         lines.append(
             f"| {descriptions.get(name, name)} | {real['accuracy']:.3f} "
             f"| {per_class(real, 'with_mask', 'recall'):.3f} | {per_class(real, 'without_mask', 'recall'):.3f} "

@@ -163,9 +163,11 @@ def _train(cfg: Config, paths: RunPaths, state, extra_callbacks: list, progress:
     }
     session_phases: dict[str, dict] = {}
 
+    # A backbone without pretrained weights trains whole, BatchNorm included (models.set_trainable).
+    pretrained = cfg.model.weights is not None
     # 4. Phase 1: backbone frozen, head learns at train.lr.
     if state.phase == "frozen":
-        set_trainable(cm, phase="frozen")
+        set_trainable(cm, phase="frozen", pretrained=pretrained)
         frozen_features = cm.base is not None and not cm.features.trainable_weights
         use_cache = cfg.train.cache_features and not cfg.train.augment and frozen_features
         report = {"feature_cache": "off"}
@@ -200,7 +202,7 @@ def _train(cfg: Config, paths: RunPaths, state, extra_callbacks: list, progress:
                 log.info(
                     "phase 2 starts from best.keras (epoch %s, val_loss %.4f)", state.best_epoch, state.best_val_loss
                 )
-            set_trainable(cm, phase="finetune", fine_tune_fraction=cfg.finetune.fraction)
+            set_trainable(cm, phase="finetune", fine_tune_fraction=cfg.finetune.fraction, pretrained=pretrained)
             lr = state.learning_rate if state.epochs_done > start and state.learning_rate else cfg.finetune.lr
             _compile(cm.model, lr)
             if state.epochs_done > start:  # mid-phase resume: Adam's moments too

@@ -45,3 +45,17 @@ def artifacts_dir() -> Path:
     path = ROOT / "test-artifacts"
     path.mkdir(exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory) -> Path:
+    """Folder of the small trained model the classify/evaluate/export tests share (built once)."""
+    return tmp_path_factory.getbasetemp() / "tiny"
+
+
+@pytest.fixture(scope="session")
+def bundle(workdir: Path):
+    """The shared tiny trained model and its held-out faces (tests/test_export_tinymodel.py)."""
+    from test_export_tinymodel import tiny_bundle
+
+    return tiny_bundle(workdir)

@@ -7,23 +7,13 @@ import shutil
 
 import numpy as np
 import pytest
-from test_export_tinymodel import LABELS, tiny_bundle, tiny_exports
+from test_export_tinymodel import LABELS, tiny_exports
 
 import maskwatch
 from maskwatch.classifier import Classifier
 from maskwatch.classify import classify_source, summarize
 from maskwatch.errors import ModelFileError, SourceError
 from maskwatch.images import load_image
-
-
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
-    return tmp_path_factory.getbasetemp() / "tiny"
-
-
-@pytest.fixture(scope="module")
-def bundle(workdir):
-    return tiny_bundle(workdir)
 
 
 @pytest.fixture(scope="module")

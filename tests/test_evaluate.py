@@ -9,22 +9,12 @@ import shutil
 import numpy as np
 import pytest
 from PIL import Image
-from test_export_tinymodel import LABELS, tiny_bundle, tiny_exports
+from test_export_tinymodel import LABELS, tiny_exports
 
 from maskwatch.errors import ConfigError
 from maskwatch.evaluate import evaluate_model, evaluate_run
 from maskwatch.evaluate.metrics import compute_metrics, worst_mistakes
 from maskwatch.evaluate.plots import phase_boundaries, plot_history, read_history
-
-
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
-    return tmp_path_factory.getbasetemp() / "tiny"
-
-
-@pytest.fixture(scope="module")
-def bundle(workdir):
-    return tiny_bundle(workdir)
 
 
 def _random_case(n=200, classes=3, seed=0):

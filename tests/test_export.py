@@ -13,7 +13,7 @@ import shutil
 
 import numpy as np
 import pytest
-from test_export_tinymodel import INPUT, LABELS, tiny_bundle, tiny_exports
+from test_export_tinymodel import INPUT, LABELS, tiny_exports
 
 from maskwatch.classifier import Classifier, read_model_info
 from maskwatch.errors import ConfigError
@@ -23,16 +23,6 @@ pytestmark = pytest.mark.slow
 
 TOLERANCE = {"keras": 1e-6, "tflite_float32": 1e-4, "onnx": 1e-4, "tflite_float16": 1e-2, "tflite_int8": 0.1}
 PARITY_FACES = 32
-
-
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
-    return tmp_path_factory.getbasetemp() / "tiny"
-
-
-@pytest.fixture(scope="module")
-def bundle(workdir):
-    return tiny_bundle(workdir)
 
 
 @pytest.fixture(scope="module")

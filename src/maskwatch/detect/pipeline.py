@@ -84,7 +84,7 @@ class MaskDetector:
     def classify(self, rgb: np.ndarray, faces: sv.Detections) -> sv.Detections:
         """Label faces found in rgb with one batched classifier call; faces that crop to nothing are dropped."""
         margin = self.classifier.info.crop_margin
-        crops = [crop_box(rgb, box, margin=margin) for box in faces.xyxy]
+        crops = [crop_box(rgb, box, margin=margin) for box in annotation_framing(faces.xyxy)]
         usable = np.array([crop.size > 0 for crop in crops], dtype=bool)
         if not usable.all():
             faces = faces[usable]
@@ -106,3 +106,24 @@ class MaskDetector:
     def records(self, detections: sv.Detections) -> list[dict]:
         """JSON-ready dicts: box, label, confidence, face_score, probabilities."""
         return to_records(detections, self.labels)
+
+
+#: How a VOC-annotated face box sits relative to YuNet's box for the same face, measured on 676
+#: matched faces of 150 voc3 scenes (median): about as wide (x1.03), lower and shorter (the centre
+#: 0.12 box-heights down, height x0.89: YuNet includes more forehead, annotators more chin).
+ANNOTATION_FRAMING = {"width": 1.03, "height": 0.89, "dx": 0.02, "dy": 0.12}
+
+
+def annotation_framing(boxes: np.ndarray) -> np.ndarray:
+    """Detector boxes reframed the way the training crops (annotated boxes) frame faces.
+
+    The classifier learnt from crops of annotated boxes; feeding it YuNet's framing instead cost
+    labels: on all voc3 scenes, label accuracy on found faces 0.923 -> 0.941 and mAP@0.5
+    0.570 -> 0.614 with this reframing (held-out test scenes: 0.936 -> 0.942, 0.466 -> 0.471).
+    """
+    boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+    width, height = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    cx = (boxes[:, 0] + boxes[:, 2]) / 2 + ANNOTATION_FRAMING["dx"] * width
+    cy = (boxes[:, 1] + boxes[:, 3]) / 2 + ANNOTATION_FRAMING["dy"] * height
+    half_w, half_h = ANNOTATION_FRAMING["width"] * width / 2, ANNOTATION_FRAMING["height"] * height / 2
+    return np.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], axis=1)

@@ -12,15 +12,11 @@ compare the same faces and none of them was seen in training. The test split is 
 ways: all faces, real faces only (mask2 + voc3) and synthetic incorrect faces only, because
 a synthetic face in the test split says little about real incorrectly worn masks.
 
-Two variants need a small change to the trainer's behaviour, applied here for the duration of
-that run only (the trainer itself is not modified):
-- from-scratch MobileNetV2: everything trainable, BatchNorm included (the trainer keeps a
-  backbone's BatchNorm frozen, which is right for ImageNet weights but leaves a randomly
-  initialised network without normalisation); the `_bn` variant also lowers the BatchNorm
-  momentum from Keras' 0.999 to 0.9, so the moving statistics used at validation time follow
-  the weights within a short run;
-- no_synthetic / no_synthetic_no_weights: the split is computed with the synthetic faces (so
-  the test split is the reference one), then they are removed from train and validation.
+From-scratch backbones (`model.weights: null`) need nothing special here: the trainer trains
+them whole, BatchNorm included, with momentum 0.9 (`maskwatch.models.set_trainable`).
+The no_synthetic variants change one trainer behaviour for the duration of their run: the split
+is computed with the synthetic faces (so the test split is the reference one), then they are
+removed from train and validation.
 """
 
 from __future__ import annotations
@@ -47,19 +43,6 @@ VARIANTS: dict[str, tuple[str, dict, str | None]] = {
         {"model.input_size": 160},
         None,
     ),
-    "mobilenet_v2_scratch_160": (
-        "MobileNetV2 from scratch, 160 px, 12 epochs all layers",
-        {
-            "model.name": "mobilenet_v2",
-            "model.weights": None,
-            "model.input_size": 160,
-            "train.epochs": 12,
-            "train.augment": True,
-            "train.early_stopping": 5,
-            "finetune.epochs": 0,
-        },
-        "all_trainable",
-    ),
     "mobilenet_v2_scratch_160_bn": (
         "MobileNetV2 from scratch, 160 px, 12 epochs all layers, BatchNorm momentum 0.9",
         {
@@ -71,7 +54,7 @@ VARIANTS: dict[str, tuple[str, dict, str | None]] = {
             "train.early_stopping": 0,
             "finetune.epochs": 0,
         },
-        "all_trainable_fast_bn",
+        None,
     ),
     "simple_cnn_96": (
         "small CNN from scratch, 96 px, 12 epochs",
@@ -120,31 +103,9 @@ def patched(patch: str | None):
     if patch is None:
         yield
         return
-    import maskwatch.models
     import maskwatch.train.trainer as trainer
 
-    if patch in ("all_trainable", "all_trainable_fast_bn"):
-        original = maskwatch.models.set_trainable
-
-        def all_trainable(cm, phase="frozen", fine_tune_fraction=0.3):
-            for model in (cm.model, cm.features, cm.head):
-                model.trainable = True
-            if cm.base is not None:
-                cm.base.trainable = True
-                for layer in cm.base.layers:
-                    layer.trainable = True
-                    # Keras' MobileNetV2 uses momentum 0.999: its moving statistics need thousands of
-                    # steps to leave their initial values, far more than a short from-scratch run has.
-                    if patch == "all_trainable_fast_bn" and hasattr(layer, "moving_mean"):
-                        layer.momentum = 0.9
-            return cm
-
-        maskwatch.models.set_trainable = all_trainable
-        try:
-            yield
-        finally:
-            maskwatch.models.set_trainable = original
-    elif patch == "drop_synthetic":
+    if patch == "drop_synthetic":
         original_split = trainer.split_dataset
 
         def split_without_synthetic(dataset, cfg):

@@ -271,7 +271,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reference", default="runs/default", help="run whose test split everything is scored on")
     parser.add_argument("--root", default="runs/compare")
     parser.add_argument(
-        "--variants", default="efficientnet_lite0_160,mobilenet_v2_scratch_160,simple_cnn_96,no_synthetic"
+        "--variants", default="efficientnet_lite0_160,mobilenet_v2_scratch_160_bn,simple_cnn_96,no_synthetic"
     )
     parser.add_argument("--only", choices=("train", "evaluate"), help="skip the other step")
     parser.add_argument("--extra-runs", default="", help="more finished runs to score: LABEL=RUN_DIR;...")

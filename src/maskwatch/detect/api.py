@@ -118,32 +118,23 @@ def detect(
         else:
             _log(f"notice: --show ignored: {why}", True)
     options = {"conf": conf, "nms": nms, "tiles": tiles, "min_face": min_face}
+    if upscale is not None:
+        options["upscale"] = upscale
     if parsed.is_video:
         if save_csv is not None or save_coco is not None:
             raise ConfigError(f"{parsed.value}: --save-csv and --save-coco are for images; use --save-json for video")
-        return [
-            _detect_video(
-                parsed,
-                model,
-                face_model,
-                options,
-                upscale,
-                save_dir,
-                save_json,
-                window,
-                verbose,
-                detector,
-                max_frames,
-                video_options,
-            )
-        ]
+        video = _video_module(parsed)
+        # Video default: no enlarged second pass (video_detector); images: DEFAULT_UPSCALE.
+        if detector is None:
+            detector = video.video_detector(model, face_model, **options)
+        return [_detect_video(video, parsed, detector, save_dir, save_json, window, verbose, max_frames, video_options)]
     if video_options:
         raise ConfigError(f"options {sorted(video_options)} only apply to video sources")
     from maskwatch.detect.pipeline import MaskDetector
 
     if detector is None:
-        upscale = DEFAULT_UPSCALE if upscale is None else upscale
-        detector = MaskDetector(model, face_model, upscale=upscale, **options)
+        options.setdefault("upscale", DEFAULT_UPSCALE)
+        detector = MaskDetector(model, face_model, **options)
     return _detect_images(parsed, detector, save_dir, save_json, save_csv, save_coco, window, verbose)
 
 
@@ -216,36 +207,23 @@ def _summary(results, skipped, counts, labels, save_dir) -> None:
     print(line, file=sys.stderr)
 
 
-def _detect_video(
-    parsed,
-    model,
-    face_model,
-    options,
-    upscale,
-    save_dir,
-    save_json,
-    window,
-    verbose,
-    detector,
-    max_frames,
-    video_options,
-) -> dict:
+def _video_module(parsed):
     try:
-        from maskwatch.video import process_video, video_detector
+        import maskwatch.video as video
     except ImportError as exc:
         raise SourceError(
             f"{parsed.value}: video, camera and stream sources need maskwatch.video, which is not available ({exc})"
         ) from None
-    if detector is None:
-        if upscale is not None:
-            options = {**options, "upscale": upscale}
-        detector = video_detector(model, face_model, **options)
+    return video
+
+
+def _detect_video(video, parsed, detector, save_dir, save_json, window, verbose, max_frames, video_options) -> dict:
     save = None
     if save_dir is not None:
         name = f"camera{parsed.value}" if isinstance(parsed.value, int) else Path(str(parsed.value)).stem or "stream"
         save = Path(save_dir) / f"{name}.mp4"
     if window is None:
-        report = process_video(
+        report = video.process_video(
             parsed.value,
             detector=detector,
             save=save,

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from tables import print_table  # bench/tables.py (the script's folder is on sys.path)
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_VOC = ROOT.parent / "shared" / "data" / "voc3"
@@ -32,15 +33,6 @@ SETTINGS = (
     ("yuface", 1.0, 0),
     ("yuface", 2.0, 0),
 )
-
-
-def _table(title: str, header: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
-    print(f"\n{title}")
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print("  ".join(str(c).rjust(w) for c, w in zip(row, widths, strict=True)))
 
 
 def bench_detectors(scenes, images, face_model: Path | None) -> None:
@@ -84,7 +76,7 @@ def bench_detectors(scenes, images, face_model: Path | None) -> None:
                     f"{ms:.1f}",
                 ]
             )
-    _table(
+    print_table(
         f"Face detector on {len(images)} voc3 scenes ({total} faces, {total_wide} >= {MIN_WIDE} px wide)",
         ["backend", "upscale", "tiles", "score>=", "recall", f"recall>={MIN_WIDE}px", "precision", "ms/img"],
         rows,
@@ -111,7 +103,7 @@ def bench_stages(images) -> None:
     n = len(images)
     rows = [[stage, f"{1000 * s / n:.1f}"] for stage, s in totals.items()]
     rows.append(["total", f"{1000 * sum(totals.values()) / n:.1f}"])
-    _table(
+    print_table(
         f"MaskDetector stages, {n} images, {faces / n:.1f} faces/img, {detector.face_detector!r}, "
         f"classifier {detector.classifier.path.name}",
         ["stage", "ms/img"],

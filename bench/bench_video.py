@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from tables import print_table  # bench/tables.py (the script's folder is on sys.path)
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
@@ -42,19 +43,6 @@ SETTINGS = (
     ("threaded, classify every 3rd, detect at 480 px", True, 1.0, 480, 3),
     ("threaded, classify every 5th, detect at 480 px", True, 1.0, 480, 5),
 )
-
-
-def _table(title: str, header: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
-    print(f"\n{title}")
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print(
-            "  ".join(
-                str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
-            )
-        )
 
 
 def make_clip(data: Path, scene: str, frames: int, path: Path):
@@ -189,12 +177,12 @@ def main() -> None:
             rows.append(
                 [f"{number}. " + setting[0], *run_setting(clip.path, out, args.model, setting, args.repeat)[1:]]
             )
-        _table(
+        print_table(
             "Video pipeline: measured fps, fps bound on 2 idle cores, CPU ms per frame (total and per stage)",
             ["setting", "fps", "fps 2 idle cores", "cpu ms/f", *STAGES, "people"],
             rows,
         )
-        _table("Encoder, 640x480 frames", ["step", "ms/frame", "KB"], bench_encoder(clip.path, out))
+        print_table("Encoder, 640x480 frames", ["step", "ms/frame", "KB"], bench_encoder(clip.path, out))
 
 
 if __name__ == "__main__":

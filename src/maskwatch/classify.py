@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
-import types
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from maskwatch.callable_module import make_callable
 from maskwatch.classifier import Classifier
 from maskwatch.errors import BadImageError, SourceError
 from maskwatch.images import is_image_path, iter_image_files, load_image
@@ -145,15 +144,4 @@ def summarize(results: Sequence[dict], labels: Sequence[str]) -> dict | None:
         return {"n": len(known), "labels": list(labels), "accuracy": float((probs.argmax(1) == y_true).mean())}
 
 
-class _CallableModule(types.ModuleType):
-    """Lets `maskwatch.classify(...)` work after `import maskwatch.classify`.
-
-    Importing a submodule sets the package attribute of the same name to the module, which
-    would hide the lazy `maskwatch.classify` function; calling the module calls the function.
-    """
-
-    def __call__(self, source: str | os.PathLike, model: Classifier | str | os.PathLike | None = None) -> list[dict]:
-        return classify(source, model)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+make_callable(__name__, __name__, "classify")

@@ -13,8 +13,8 @@ YuNet file), `pipeline` (MaskDetector), `sources` (what a source string means), 
 from __future__ import annotations
 
 import importlib
-import sys
-import types
+
+from maskwatch.callable_module import make_callable
 
 _EXPORTS = {
     "detect": "maskwatch.detect.api",
@@ -37,17 +37,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'maskwatch.detect' has no attribute {name!r}")
 
 
-class _CallableModule(types.ModuleType):
-    """Lets `maskwatch.detect(...)` work after `import maskwatch.detect`.
-
-    Importing the package sets `maskwatch.detect` to this module, hiding the lazy function of the
-    same name in maskwatch/__init__; calling the module calls detect().
-    """
-
-    def __call__(self, source, *args, **kwargs) -> list[dict]:
-        from maskwatch.detect.api import detect
-
-        return detect(source, *args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+make_callable(__name__, "maskwatch.detect.api", "detect")

@@ -1,0 +1,23 @@
+"""Make a sub-module callable as the function it is named after.
+
+`maskwatch.detect(...)` and `maskwatch.classify(...)` are functions of the package, and also
+sub-modules. Importing a sub-module sets the package attribute of the same name to the module,
+which would hide the function; a module whose class forwards calls keeps `maskwatch.detect(...)`
+working after `import maskwatch.detect` too.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+
+
+def make_callable(module_name: str, function_module: str, function_name: str) -> None:
+    """Calling module `module_name` calls `function_module.function_name` (imported on first call)."""
+
+    class _CallableModule(types.ModuleType):
+        def __call__(self, *args, **kwargs):
+            return getattr(importlib.import_module(function_module), function_name)(*args, **kwargs)
+
+    sys.modules[module_name].__class__ = _CallableModule

@@ -73,7 +73,8 @@ def main() -> None:
     tf.config.threading.set_inter_op_parallelism_threads(1)
 
     from maskwatch.classifier import Classifier
-    from maskwatch.export import export_model, load_keras_model, parse_formats
+    from maskwatch.export import export_model, parse_formats
+    from maskwatch.models.loading import load_keras_model
 
     formats = parse_formats(args.formats)
     if args.model is not None:

@@ -157,7 +157,8 @@ def split_groups(run_dir: Path) -> dict[str, set[str]]:
 def evaluate(run_dir: Path, reference: Path, model: Path | None = None) -> dict:
     """Scores of `run_dir`'s best model (or `model`) on the reference test split: all / real / synthetic."""
     from maskwatch.evaluate import evaluate_model, load_predictor
-    from maskwatch.evaluate.runs import best_checkpoint, run_split
+    from maskwatch.evaluate.runs import run_split
+    from maskwatch.runs import best_checkpoint
 
     ref_test = split_groups(reference)["test"]
     seen = split_groups(run_dir)

@@ -1,5 +1,5 @@
-"""End to end on a real (tiny) training run: train -> evaluate_run (train's own hook) -> export_run
--> evaluate the exported int8 file on the run's test split."""
+"""End to end on a real (tiny) training run: `maskwatch train` (trains, then evaluates the run) ->
+export_run -> evaluate the exported int8 file on the run's test split."""
 
 from __future__ import annotations
 
@@ -12,9 +12,12 @@ pytestmark = pytest.mark.slow
 
 
 def test_train_evaluate_export_round_trip(data_dir, tmp_path):
+    import yaml
+    from typer.testing import CliRunner
+
+    from maskwatch.cli import app
     from maskwatch.evaluate import evaluate_run
     from maskwatch.export import export_run
-    from maskwatch.train import train
 
     config = {
         "data": {
@@ -30,15 +33,21 @@ def test_train_evaluate_export_round_trip(data_dir, tmp_path):
         "finetune": {"epochs": 0},
         "run": {"root": str(tmp_path / "runs"), "evaluate": True},
     }
-    run = train(config, name="tiny", progress=False)
-    run_dir = run.run_dir
+    config_file = tmp_path / "tiny.yaml"
+    config_file.write_text(yaml.safe_dump(config))
+    result = CliRunner().invoke(app, ["train", "-c", str(config_file), "--name", "tiny", "--no-progress"])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    run_dir = tmp_path / "runs" / "tiny"
+    labels = json.loads((run_dir / "checkpoints" / "best.keras.json").read_text())["labels"]
 
-    # train's own hook ran evaluate_run: the report is in the run folder, on the test rows of split.csv
+    # the command evaluated the run it trained: the report is in the run folder, on the test rows of split.csv
     with open(run_dir / "split.csv", newline="", encoding="utf-8") as handle:
         test_rows = [r for r in csv.DictReader(handle) if r["split"] == "test"]
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["metrics"]["n"] == len(test_rows) > 0
-    assert metrics["metrics"]["labels"] == run.labels
+    assert metrics["metrics"]["labels"] == labels
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["evaluation"]["metrics"]["accuracy"] == metrics["metrics"]["accuracy"]
     for name in ("report.md", "confusion_matrix.png", "accuracy.png", "loss.png"):
         assert (run_dir / name).is_file(), name
 
@@ -46,7 +55,7 @@ def test_train_evaluate_export_round_trip(data_dir, tmp_path):
     assert set(written) == {"tflite_int8", "onnx"}
     assert all(p.parent == run_dir / "export" and p.name.startswith("tiny") for p in written.values())
     sidecar = json.loads((run_dir / "export" / "tiny_int8.tflite.json").read_text())
-    assert sidecar["labels"] == run.labels and sidecar["backbone"] == "simple_cnn"
+    assert sidecar["labels"] == labels and sidecar["backbone"] == "simple_cnn"
     assert sidecar["input_size"] == [48, 48]
     assert sidecar["parity"]["top1_agreement"] >= 0.9
 

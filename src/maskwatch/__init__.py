@@ -12,7 +12,7 @@ video -> serve. Inference (`classifier`, `detect`) never imports TensorFlow.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from maskwatch.version import __version__
 
 __all__ = ["Classifier", "classify", "detect", "__version__"]
 

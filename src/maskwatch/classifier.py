@@ -143,12 +143,9 @@ class _OnnxBackend:
 
 class _KerasBackend:
     def __init__(self, path: Path, threads: int) -> None:
-        import keras
+        from maskwatch.models.loading import load_keras_model
 
-        try:
-            self.model = keras.saving.load_model(str(path), compile=False, safe_mode=True)
-        except Exception as exc:
-            raise ModelFileError(f"{path}: cannot load Keras model ({exc})") from None
+        self.model = load_keras_model(path)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         return np.asarray(self.model(batch, training=False))

@@ -45,7 +45,7 @@ def evaluate_command(
 
     from maskwatch.errors import ConfigError
     from maskwatch.evaluate.evaluator import evaluate_model, evaluate_run, load_predictor
-    from maskwatch.evaluate.runs import best_checkpoint, is_run_dir
+    from maskwatch.runs import best_checkpoint, is_run_dir
 
     if data_type not in ("auto", "folder", "voc"):
         raise ConfigError(f"--data-type {data_type!r}: use auto, folder or voc")

@@ -7,6 +7,7 @@ So evaluating `model_int8.tflite` measures the int8 model, not the Keras model i
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Sequence
@@ -50,8 +51,7 @@ def load_predictor(model, labels: Sequence[str] | None = None):
         path = Path(model)
         runtime_for(path)  # clear error for an unknown file type
         if path.suffix.lower() == ".keras":
-            # Through load_keras_model (not Classifier) so maskwatch's custom layers are registered.
-            from maskwatch.export import load_keras_model
+            from maskwatch.models.loading import load_keras_model
 
             if sidecar_path(path).is_file():
                 labels = read_model_info(path).labels
@@ -188,20 +188,45 @@ def evaluate_run(
     `<run>/eval_<split>/` for other splits, so `report.md` of the test split sits beside the
     checkpoints.
     """
-    from maskwatch.evaluate import runs
+    from maskwatch import runs
+    from maskwatch.evaluate.runs import run_split
 
     run_dir = Path(run_dir)
     if not runs.is_run_dir(run_dir):
         raise ConfigError(f"{run_dir}: not a maskwatch run folder (no config.yaml or checkpoints/)")
     model_path = Path(model) if model is not None else runs.best_checkpoint(run_dir)
     predictor = load_predictor(model_path)
-    dataset = runs.run_split(run_dir, split, labels=list(predictor.labels))
+    dataset = run_split(run_dir, split, labels=list(predictor.labels))
     if out_dir is None:
         out_dir = run_dir if split == "test" else run_dir / f"eval_{split}"
     return evaluate_model(
         predictor,
         dataset,
         out_dir,
-        history=run_dir / runs.HISTORY,
+        history=runs.RunPaths(run_dir).history,
         title=f"{run_dir.name}: {split} split, {model_path.name}",
     )
+
+
+def evaluate_finished_run(run_dir: str | os.PathLike) -> dict | None:
+    """Evaluate a run that training just finished and add the result to its summary.json.
+
+    What `maskwatch train` does after training (unless `--no-evaluate` / `run.evaluate: false`).
+    Never raises: a finished training run must not be lost to a failing evaluation, so an
+    error is logged and None returned.
+    """
+    from maskwatch import runs
+
+    try:
+        result = evaluate_run(run_dir)
+    except MaskwatchError as exc:
+        log.warning("evaluation failed: %s", exc)
+        return None
+    except Exception as exc:  # a bug in evaluation must not lose a finished training run
+        log.exception("evaluation crashed: %s", exc)
+        return None
+    summary = runs.read_summary(run_dir)
+    summary["evaluation"] = json.loads(json.dumps(result, default=str))
+    runs.write_summary(run_dir, summary)
+    log.info("evaluation written for %s", run_dir)
+    return result

@@ -8,6 +8,6 @@ int8) and ONNX, each with a sidecar `<file>.json` that `maskwatch.Classifier` re
 
 from __future__ import annotations
 
-from maskwatch.export.exporter import FORMATS, export_model, export_run, load_keras_model, parse_formats
+from maskwatch.export.exporter import FORMATS, export_model, export_run, parse_formats
 
-__all__ = ["FORMATS", "export_model", "export_run", "load_keras_model", "parse_formats"]
+__all__ = ["FORMATS", "export_model", "export_run", "parse_formats"]

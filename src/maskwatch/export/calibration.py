@@ -27,9 +27,9 @@ def representative_from_run(
 ) -> np.ndarray:
     """Up to `samples` training crops of a run (about the same number per class), uint8 (N, H, W, 3)."""
     from maskwatch.data import load_faces, sample_per_class
-    from maskwatch.evaluate.runs import run_split
+    from maskwatch.runs import read_split
 
-    train = run_split(run_dir, "train")
+    train = read_split(run_dir, "train")
     per_class = max(1, samples // max(1, len(train.labels)))
     subset = sample_per_class(train, per_class, seed=seed)
     x, _, _ = load_faces(subset, input_size, progress=False)
@@ -60,9 +60,9 @@ def representative_from_folder(
 
 def representative_for(source: str | os.PathLike, input_size: tuple[int, int], samples: int = DEFAULT_SAMPLES):
     """Crops from a run folder (its train split) or from a folder of images."""
-    from maskwatch.evaluate.runs import is_run_dir
+    from maskwatch.runs import RunPaths, is_run_dir
 
     source = Path(source)
-    if is_run_dir(source) and (source / "split.csv").is_file():
+    if is_run_dir(source) and RunPaths(source).split.is_file():
         return representative_from_run(source, input_size, samples)
     return representative_from_folder(source, input_size, samples)

@@ -40,8 +40,9 @@ def export_command(
     from rich.table import Table
 
     from maskwatch.errors import ConfigError
-    from maskwatch.evaluate.runs import is_run_dir
-    from maskwatch.export.exporter import export_model, export_run, load_keras_model, parse_formats
+    from maskwatch.export.exporter import export_model, export_run, parse_formats
+    from maskwatch.models.loading import load_keras_model
+    from maskwatch.runs import is_run_dir
 
     names = parse_formats(formats)
     if is_run_dir(source):

@@ -8,7 +8,6 @@ conversion that silently changes predictions is caught here rather than in the f
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ from maskwatch.classifier import Classifier, read_model_info, sidecar_path
 from maskwatch.errors import ConfigError, ModelFileError
 from maskwatch.export.metadata import build_model_info, write_sidecar
 from maskwatch.images import resize_face
+from maskwatch.runs import best_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -34,21 +34,6 @@ FORMATS: dict[str, str] = {
 
 #: Crops used for the post-export parity check stored in each sidecar.
 PARITY_SAMPLES = 64
-
-
-def load_keras_model(path: str | os.PathLike):
-    """Load a `.keras` file safely (no arbitrary code), with maskwatch's custom layers registered."""
-    import keras
-
-    with contextlib.suppress(ImportError):  # registers maskwatch's custom layers, if any
-        import maskwatch.models  # noqa: F401
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"{path}: Keras model file not found")
-    try:
-        return keras.saving.load_model(str(path), compile=False, safe_mode=True)
-    except Exception as exc:  # Keras raises many types for a bad archive
-        raise ModelFileError(f"{path}: cannot load Keras model ({exc})") from None
 
 
 def _model_input_size(model) -> tuple[int, int] | None:
@@ -100,6 +85,7 @@ def export_model(
     from maskwatch.export.keras_file import export_keras
     from maskwatch.export.onnx_file import export_onnx
     from maskwatch.export.tflite import export_tflite
+    from maskwatch.models.loading import load_keras_model
 
     names = parse_formats(formats)
     known = None
@@ -197,7 +183,6 @@ def export_run(
     the run's training split (or `data`, a folder of face images). out_dir defaults to
     `<run>/export`, name to the run folder's name.
     """
-    from maskwatch.evaluate.runs import best_checkpoint
     from maskwatch.export.calibration import representative_for
 
     run_dir = Path(run_dir)

@@ -35,12 +35,12 @@ def build_model_info(
     preprocessing: str | None = None,
 ) -> ModelInfo:
     """Metadata for one exported file: what `Classifier` needs plus where the file came from."""
-    import maskwatch
+    from maskwatch.version import __version__
 
     fields = {
         "format": fmt,
         "quantization": QUANTIZATION.get(fmt, "unknown"),
-        "maskwatch_version": maskwatch.__version__,
+        "maskwatch_version": __version__,
         "source_checkpoint": str(source) if source is not None else None,
         "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
     }

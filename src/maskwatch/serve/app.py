@@ -76,11 +76,11 @@ def create_app(
                     await loading
             runtime.close()
 
-    import maskwatch
+    from maskwatch.version import __version__
 
     app = FastAPI(
         title="maskwatch",
-        version=maskwatch.__version__,
+        version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
         docs_url=None,  # served below from local files: the page must work without internet

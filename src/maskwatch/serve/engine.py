@@ -58,7 +58,7 @@ def default_engine_factory(model: str | None, model_threads: int = 1) -> Callabl
 
     def build() -> Engine:
         from maskwatch.classifier import Classifier
-        from maskwatch.detect import MaskDetector
+        from maskwatch.detect.pipeline import MaskDetector
 
         classifier = Classifier.load(model, threads=model_threads)
         engine = engine_from_detector(MaskDetector(classifier=classifier, quiet=True))

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import keras
 
-from maskwatch.train.rundir import RunState
+from maskwatch.runs import RunState
 
 log = logging.getLogger("maskwatch.train")
 

@@ -62,6 +62,10 @@ def train_command(
     except KeyboardInterrupt:
         typer.secho("interrupted: the last finished epoch is saved; continue with --resume", fg="yellow", err=True)
         raise typer.Exit(130) from None
+    if result.evaluate and result.best_model is not None:
+        from maskwatch.evaluate import evaluate_finished_run
+
+        evaluate_finished_run(result.run_dir)
     typer.echo(str(result.best_model or result.run_dir))
 
 

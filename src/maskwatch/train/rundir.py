@@ -1,24 +1,23 @@
-"""The run folder: where each file goes, how a run is named, found again for --resume, and logged.
+"""Starting a run: the config resolved from file + overrides + options, the run folder made or found
+again for --resume, and the run logged to its `train.log`.
 
-A run is a folder (`runs/<name>/`) that holds everything needed to continue it or to trust it
-later: the resolved config, the log, the per-epoch history, the split, the checkpoints and
-their state. `--resume` needs nothing but that folder.
+The folder's layout itself (which file goes where, split.csv, checkpoints, the lock) belongs to
+`maskwatch.runs`; `--resume` needs nothing but that folder.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from maskwatch import runs
 from maskwatch.errors import ConfigError
 from maskwatch.images import atomic_write_text
+from maskwatch.runs import RunPaths, RunState
 from maskwatch.train.config import Config, ConfigSource, load_config, parse_override, resolve_paths, validate_for_run
 
 log = logging.getLogger("maskwatch.train")
@@ -39,78 +38,6 @@ OPTION_KEYS = {
     "sample_per_class": "data.sample_per_class",
     "seed": "train.seed",
 }
-
-
-@dataclass
-class RunState:
-    """What `--resume` needs; stored as checkpoints/state.json after every epoch."""
-
-    phase: str = "frozen"  # phase to run next: frozen | finetune | done
-    epochs_done: int = 0  # epochs finished over both phases (= initial_epoch of the next fit)
-    finetune_start: int | None = None  # epochs_done when phase 2 began
-    best_val_loss: float | None = None
-    best_epoch: int | None = None  # 1-based (history.csv's `epoch` column is this minus 1)
-    learning_rate: float | None = None  # LR for the next epoch (after any plateau reduction)
-    status: str = "running"  # running | interrupted | finished
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> RunState:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
-
-    def save(self, path: str | os.PathLike) -> None:
-        atomic_write_text(path, json.dumps(asdict(self), indent=2) + "\n")
-
-
-@dataclass(frozen=True)
-class RunPaths:
-    """Where each file of a run lives."""
-
-    root: Path
-
-    @property
-    def config(self) -> Path:
-        return self.root / "config.yaml"
-
-    @property
-    def log(self) -> Path:
-        return self.root / "train.log"
-
-    @property
-    def history(self) -> Path:
-        return self.root / "history.csv"
-
-    @property
-    def split(self) -> Path:
-        return self.root / "split.csv"
-
-    @property
-    def summary(self) -> Path:
-        return self.root / "summary.json"
-
-    @property
-    def checkpoints(self) -> Path:
-        return self.root / "checkpoints"
-
-    @property
-    def best(self) -> Path:
-        return self.checkpoints / "best.keras"
-
-    @property
-    def last(self) -> Path:
-        return self.checkpoints / "last.keras"
-
-    @property
-    def state(self) -> Path:
-        return self.checkpoints / "state.json"
-
-    @property
-    def cache(self) -> Path:
-        return self.root / "cache"
-
-    @property
-    def lock(self) -> Path:
-        return self.root / ".lock"
 
 
 def merge_overrides(overrides, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -138,7 +65,7 @@ def prepare_run(config: ConfigSource, name: str | None, resume: bool, overrides:
     if resume:
         run_dir = find_run(config, name, overrides)
         paths = RunPaths(run_dir)
-        _check_not_running(paths.lock)
+        runs.check_not_running(paths.lock)
         cfg = load_config(paths.config, overrides)
         state = RunState.load(paths.state) if paths.state.is_file() else RunState()
         if state.phase == "done" and paths.summary.is_file():
@@ -178,18 +105,7 @@ def find_run(config: ConfigSource, name: str | None, overrides: Mapping) -> Path
 
 
 def new_run_dir(cfg: Config) -> Path:
-    root = Path(cfg.run.root)
-    if cfg.run.name:
-        run_dir = root / cfg.run.name
-        if run_dir.exists() and any(run_dir.iterdir()):
-            raise ConfigError(f"run.name: {run_dir} already exists; use --resume to continue it, or another --name")
-    else:
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        run_dir, n = root / stamp, 2
-        while run_dir.exists():
-            run_dir, n = root / f"{stamp}-{n}", n + 1
-    run_dir.mkdir(parents=True, exist_ok=True)
-    return run_dir
+    return runs.new_run_dir(cfg.run.root, cfg.run.name)
 
 
 @contextlib.contextmanager
@@ -213,32 +129,3 @@ def run_logging(path: Path) -> Iterator[None]:
             package.removeHandler(handler)
             handler.close()
         package.setLevel(old_level)
-
-
-def _check_not_running(lock: Path) -> None:
-    """Refuse a run folder that a live process is training in (two writers would mix checkpoints)."""
-    try:
-        pid = int(lock.read_text().strip())
-    except (OSError, ValueError):
-        return
-    if pid == os.getpid():
-        return
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return  # a stale lock: that process is gone
-    except PermissionError:
-        pass
-    raise ConfigError(f"{lock.parent}: process {pid} is still training in this run folder; stop it or wait")
-
-
-@contextlib.contextmanager
-def run_lock(paths: RunPaths) -> Iterator[None]:
-    """Mark the run folder as in use by this process for the duration of the run."""
-    _check_not_running(paths.lock)
-    atomic_write_text(paths.lock, f"{os.getpid()}\n")
-    try:
-        yield
-    finally:
-        with contextlib.suppress(OSError):
-            paths.lock.unlink()

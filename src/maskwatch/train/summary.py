@@ -1,4 +1,4 @@
-"""The end of a run: model metadata beside checkpoints, summary.json, the one-screen table, evaluation.
+"""The end of a run: model metadata beside checkpoints, summary.json and the one-screen table.
 
 The summary is what a person reads first: how much data went where (and how many files were
 skipped), which epoch was best, validation metrics, time per phase and where the files are.
@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import json
 import logging
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-from maskwatch.errors import MaskwatchError
 from maskwatch.train.config import Config
 
 log = logging.getLogger("maskwatch.train")
@@ -124,29 +121,3 @@ def print_summary(summary: dict) -> None:
     table.add_row("best model", str(summary["files"]["best"]))
     table.add_row("run folder", summary["run_dir"])
     Console(stderr=True).print(table)
-
-
-def run_evaluation(run_dir: Path):
-    """Hook: `maskwatch.evaluate.evaluate_run(run_dir)` when that module exists; never fails the run."""
-    try:
-        from maskwatch.evaluate import evaluate_run
-    except ImportError as exc:
-        log.info("evaluation skipped (maskwatch.evaluate.evaluate_run not available: %s)", exc)
-        return None
-    try:
-        result = evaluate_run(run_dir)
-    except MaskwatchError as exc:
-        log.warning("evaluation failed: %s", exc)
-        return None
-    except Exception as exc:  # a bug in evaluation must not lose a finished training run
-        log.exception("evaluation crashed: %s", exc)
-        return None
-    log.info("evaluation written for %s", run_dir)
-    return result
-
-
-def jsonable(value: Any) -> Any:
-    try:
-        return json.loads(json.dumps(value, default=str))
-    except (TypeError, ValueError):
-        return str(value)

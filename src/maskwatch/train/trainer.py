@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-import json
 import logging
 import os
 import time
@@ -32,16 +31,10 @@ import numpy as np
 
 from maskwatch.errors import ConfigError, MaskwatchError
 from maskwatch.images import atomic_write_text
+from maskwatch.runs import RunPaths, run_lock, write_split, write_summary
 from maskwatch.train.config import Config, ConfigSource
-from maskwatch.train.rundir import RunPaths, merge_overrides, prepare_run, run_lock, run_logging
-from maskwatch.train.summary import (
-    build_summary,
-    jsonable,
-    model_info_writer,
-    phase_report,
-    print_summary,
-    run_evaluation,
-)
+from maskwatch.train.rundir import merge_overrides, prepare_run, run_logging
+from maskwatch.train.summary import build_summary, model_info_writer, phase_report, print_summary
 
 log = logging.getLogger("maskwatch.train")
 
@@ -59,7 +52,7 @@ class RunResult:
     best_val_loss: float | None
     val_metrics: dict
     summary: dict = field(repr=False)
-    evaluation: Any = field(default=None, repr=False)
+    evaluate: bool = False  # run.evaluate: the caller (`maskwatch train`) evaluates the run next
 
     @property
     def history(self) -> Path:
@@ -89,6 +82,9 @@ def train(
     (epochs, lr, batch_size, finetune_epochs, finetune_lr, model, input_size, weights, root,
     evaluate, augment, sample_per_class, seed) or any key written `section__key`
     (`finetune__fraction=0.5`). callbacks: extra Keras callbacks for every phase.
+    Training only trains: evaluation is the next stage, which `maskwatch train` runs when
+    `run.evaluate` is on (`result.evaluate`); in Python call
+    `maskwatch.evaluate.evaluate_finished_run(result.run_dir)`.
     """
     merged = merge_overrides(overrides, options)
     cfg, paths, state = prepare_run(config, name, resume, merged)
@@ -121,7 +117,7 @@ def _train(cfg: Config, paths: RunPaths, state, extra_callbacks: list, progress:
     dataset = load_sources(cfg)
     splits = split_dataset(dataset, cfg)
     labels = list(dataset.labels)
-    _write_split_csv(paths.split, splits)
+    write_split(paths.split, splits)
     for split_name, ds in splits.items():
         log.info("%-5s %s", split_name, ds.summary())
 
@@ -220,12 +216,8 @@ def _train(cfg: Config, paths: RunPaths, state, extra_callbacks: list, progress:
     skipped = list(dataset.skipped) + list(skipped_train) + list(skipped_val)
     phases = phase_report(paths.history, session_phases)
     summary = build_summary(cfg, paths, state, splits, labels, input_size, skipped, val_metrics, phases, started)
-    atomic_write_text(paths.summary, json.dumps(summary, indent=2, default=str) + "\n")
+    write_summary(paths.root, summary)
     print_summary(summary)
-    evaluation = run_evaluation(paths.root) if cfg.run.evaluate else None
-    if evaluation is not None:
-        summary["evaluation"] = jsonable(evaluation)
-        atomic_write_text(paths.summary, json.dumps(summary, indent=2, default=str) + "\n")
     return RunResult(
         run_dir=paths.root,
         best_model=paths.best if paths.best.is_file() else None,
@@ -236,7 +228,7 @@ def _train(cfg: Config, paths: RunPaths, state, extra_callbacks: list, progress:
         best_val_loss=state.best_val_loss,
         val_metrics=val_metrics,
         summary=summary,
-        evaluation=evaluation,
+        evaluate=cfg.run.evaluate,
     )
 
 
@@ -292,18 +284,6 @@ def make_dataset(x: np.ndarray, y: np.ndarray, cfg: Config, augment: bool, shuff
     else:
         ds = ds.map(lambda images, labels: (tf.cast(images, tf.float32), labels))
     return ds.prefetch(tf.data.AUTOTUNE)
-
-
-def _write_split_csv(path: Path, splits: Mapping) -> None:
-    """Which file (and box) went to which split: evaluation reads the test rows from here."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["split", "path", "label", "group", "source", "box", "margin"])
-    for split_name, ds in splits.items():
-        for s in ds.samples:
-            box = "" if s.box is None else " ".join(f"{v:g}" for v in s.box)
-            writer.writerow([split_name, s.path, s.label, s.group, s.source, box, getattr(s, "margin", "")])
-    atomic_write_text(path, buffer.getvalue())
 
 
 def _features(features_model, x, paths: RunPaths, split: str, cfg: Config):

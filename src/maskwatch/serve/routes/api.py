@@ -87,14 +87,14 @@ _PRIVATE_FIELDS = {"source_checkpoint"}
 
 def model_summary(engine) -> dict:
     """Labels, input size, a short model card and versions, from the loaded model and its sidecar."""
-    import maskwatch
+    from maskwatch.version import __version__
 
     clf = engine.classifier
     detector = getattr(engine.detector, "face_detector", None)
     out: dict = {"labels": list(engine.labels), "input_size": None, "model": None, "face_detector": None}
     if detector is not None:
         out["face_detector"] = {"name": getattr(detector, "name", type(detector).__name__), "repr": repr(detector)}
-    versions = {"maskwatch": maskwatch.__version__, "python": platform.python_version()}
+    versions = {"maskwatch": __version__, "python": platform.python_version()}
     if clf is not None:
         info = clf.info
         out["input_size"] = list(info.input_size)

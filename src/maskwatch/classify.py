@@ -25,7 +25,7 @@ import numpy as np
 from maskwatch.callable_module import make_callable
 from maskwatch.classifier import Classifier
 from maskwatch.errors import BadImageError, SourceError
-from maskwatch.images import is_image_path, iter_image_files, load_image
+from maskwatch.images import DECODE_PIXELS, is_image_path, iter_image_files, read_image
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,8 @@ def list_source(source: str | os.PathLike, labels: Sequence[str]) -> tuple[list[
 def _load_all(files: Sequence[Path], skipped: list[tuple[str, str]]) -> Iterator[tuple[int, np.ndarray]]:
     for i, path in enumerate(files):
         try:
-            yield i, load_image(path)
+            # A face is classified at 224 px: a large photo is decoded reduced (bounded memory).
+            yield i, read_image(path, max_decoded=DECODE_PIXELS).rgb
         except BadImageError as exc:
             log.warning("skipped %s: %s", exc.path, exc.reason)
             skipped.append((exc.path, exc.reason))

@@ -44,6 +44,17 @@ def with_classes(detections: sv.Detections, probabilities: np.ndarray, labels: S
     return detections
 
 
+def rescaled(detections: sv.Detections, scale: float) -> sv.Detections:
+    """Detections found on an image resized by `scale`, in the original image's pixels (a copy)."""
+    if scale == 1.0:
+        return detections
+    out = detections[np.arange(len(detections))]
+    out.xyxy = (detections.xyxy / scale).astype(np.float32)
+    if LANDMARKS in detections.data:
+        out.data[LANDMARKS] = (np.asarray(detections.data[LANDMARKS]) / scale).astype(np.float32)
+    return out
+
+
 def to_records(detections: sv.Detections, labels: Sequence[str]) -> list[dict]:
     """JSON-ready records: box, label, confidence, face_score, probabilities (and track_id if tracked)."""
     records = []

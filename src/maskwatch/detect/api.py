@@ -148,7 +148,8 @@ def _detect_images(parsed, detector, save_dir, save_json, save_csv, save_coco, w
         write_json,
     )
     from maskwatch.detect.sources import list_images, relative_name
-    from maskwatch.images import load_image, save_image
+    from maskwatch.detections import rescaled
+    from maskwatch.images import DECODE_PIXELS, read_image, save_image
 
     files = list_images(parsed)
     if save_dir is not None:
@@ -167,13 +168,17 @@ def _detect_images(parsed, detector, save_dir, save_json, save_csv, save_coco, w
     try:
         for path in progress:
             try:
-                rgb = load_image(path)
+                # Large photos are decoded reduced (memory follows DECODE_PIXELS, not the file);
+                # boxes are reported in the full image's pixels.
+                image = read_image(path, max_decoded=DECODE_PIXELS)
             except BadImageError as exc:
                 skipped.append(str(exc))
                 _log(f"skipped {exc}", verbose)
                 continue
+            rgb = image.rgb
             detections = detector.process(rgb)
-            result = image_result(str(path), rgb, detections, detector.labels)
+            full = rescaled(detections, image.scale)
+            result = image_result(str(path), (image.height, image.width), full, detector.labels)
             results.append(result)
             counts.update(face["label"] for face in result["detections"])
             if annotator is not None:

@@ -96,9 +96,11 @@ class FrameAnnotator:
         return np.ascontiguousarray(scene[..., ::-1])
 
 
-def image_result(source: str, rgb: np.ndarray, detections: sv.Detections, labels: Sequence[str]) -> dict:
-    """The JSON record of one image (see the module docstring)."""
-    height, width = rgb.shape[:2]
+def image_result(
+    source: str, rgb: np.ndarray | tuple[int, int], detections: sv.Detections, labels: Sequence[str]
+) -> dict:
+    """The JSON record of one image (see the module docstring); rgb may be the image or its (height, width)."""
+    height, width = rgb if isinstance(rgb, tuple) else rgb.shape[:2]
     return {"source": source, "width": int(width), "height": int(height), "detections": to_records(detections, labels)}
 
 

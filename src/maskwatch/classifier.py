@@ -171,8 +171,8 @@ class Classifier:
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, threads: int | None = None) -> Classifier:
-        """Load `path`, or the default model shipped in the package when path is None."""
-        return cls(path if path is not None else default_model_path(), threads=threads)
+        """Load `path`, a shipped model by name ("accurate", "fast"), or the default when None."""
+        return cls(model_path(path), threads=threads)
 
     @property
     def labels(self) -> list[str]:
@@ -197,6 +197,29 @@ class Classifier:
         if len(faces) == 0:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         return self.predict_batch(self.prepare(faces))
+
+
+#: Models shipped inside the package (`maskwatch/assets/`), by the name `--model` / `model=` take.
+#: "accurate" is the default for images; "fast" is the small one for video (MODEL_CARD.md).
+SHIPPED_MODELS = {"accurate": "maskwatch_default.tflite", "fast": "maskwatch_fast.tflite"}
+
+
+def model_path(model: str | os.PathLike | None = None) -> Path:
+    """The file behind a model argument: None = the default, "accurate" / "fast" = a shipped model, else a path.
+
+    A file literally named "fast" in the working directory wins over the shipped model of that name.
+    """
+    if model is None:
+        return default_model_path()
+    name = os.fspath(model)
+    if name.lower() in SHIPPED_MODELS and not Path(name).exists():
+        path = Path(__file__).parent / "assets" / SHIPPED_MODELS[name.lower()]
+        if not path.is_file():
+            raise ModelFileError(
+                f"{path}: the {name.lower()!r} model is not installed with this copy of maskwatch; pass --model PATH"
+            )
+        return path
+    return Path(model)
 
 
 def default_model_path() -> Path:

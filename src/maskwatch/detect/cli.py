@@ -20,7 +20,12 @@ def register(app: typer.Typer) -> None:
 
 
 ModelOpt = Annotated[
-    Path | None, typer.Option("--model", "-m", help="Classifier file (.tflite/.onnx/.keras); default: shipped model.")
+    Path | None,
+    typer.Option(
+        "--model",
+        "-m",
+        help="'fast' or 'accurate' (shipped models), or a classifier file (.tflite/.onnx/.keras). Default: accurate.",
+    ),
 ]
 FaceModelOpt = Annotated[
     str | None,

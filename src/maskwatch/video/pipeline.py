@@ -4,10 +4,11 @@ Per frame, in this order:
 
 1. decode (source thread);
 2. detect faces (detector thread; frames larger than `detect_size` are shrunk for the face
-   detector only, boxes are mapped back, crops come from the full frame);
-3. track (ByteTrack on face boxes), then classify only the faces that need it - new or untracked
-   faces, and tracked faces whose last classification is `classify_every` frames old - in one
-   batched call, then smooth each track's probabilities and label (tracking.LabelSmoother), then
+   detector only, and further, per stream, as far as the stream's faces allow
+   (detect_scale.DetectScale, `adaptive=True`); boxes are mapped back, crops come from the full frame);
+3. track (ByteTrack on face boxes), then classify only the faces that need it (schedule.ClassifySchedule:
+   new or untracked faces, unsure or disagreeing results, otherwise every `classify_every` frames)
+   in one batched call, then smooth each track's probabilities and label (tracking.LabelSmoother), then
    events (consumer thread, the one iterating `VideoPipeline.run`);
 4. annotate + encode the MP4 + write JSON Lines (output thread).
 
@@ -47,7 +48,9 @@ import supervision as sv
 from maskwatch.detect.outputs import FrameAnnotator
 from maskwatch.detections import FACE_SCORE, LABEL, LANDMARKS, PROBABILITIES
 from maskwatch.errors import SourceError
+from maskwatch.video.detect_scale import DetectScale
 from maskwatch.video.events import Event, EventLog
+from maskwatch.video.schedule import EVERY, MIN_CONFIDENCE, ClassifySchedule
 from maskwatch.video.sources import Frame, FrameSource, open_source
 from maskwatch.video.tracking import ALPHA, MARGIN, PATIENCE, FaceTracker, LabelSmoother
 from maskwatch.video.writer import VideoWriter
@@ -55,10 +58,9 @@ from maskwatch.video.writer import VideoWriter
 #: Faces are detected on frames at most this long side (px): YuNet's cost grows with pixels
 #: (~12 ms at 640x480, ~65 ms at 1280x960 on one core) and faces in video are rarely tiny.
 DETECT_SIZE = 640
-#: A tracked face is classified again after this many frames; between, its smoothed label holds.
-#: Each track gets its own phase (track id modulo this), so a crowd that appears at once is
-#: re-classified a third at a time rather than all on the same frame.
-CLASSIFY_EVERY = 3
+#: A confidently labelled track is classified again after this many frames; between, its smoothed
+#: label holds (unsure or disagreeing results are re-checked on the next frame: schedule.py).
+CLASSIFY_EVERY = EVERY
 QUEUE_SIZE = 4
 #: OpenCV threads during a threaded run (see VideoPipeline); bench/bench_video.py compares.
 OPENCV_THREADS = 1
@@ -214,10 +216,12 @@ class VideoPipeline:
     >>> pipeline.summary()       # people, by label, without mask, incorrect, per track
 
     A pipeline object holds the state of its last run (tracks, events, timings); make one per
-    video. Options: `classify_every` (1 = classify every face on every frame), `detect_size`
-    (long side for face detection, None = native), `alpha` / `margin` / `patience` (label
-    smoothing, see tracking.LabelSmoother), `lost_seconds` (how long a track waits for its face
-    to come back), `annotate` (draw boxes into FrameResult.annotated even when not saving),
+    video. Options: `classify_every` (1 = classify every face on every frame), `min_confidence`
+    (a result below it is checked again on the next frame), `detect_size` (long side for face
+    detection, None = native), `adaptive` (shrink further per stream when its faces are large,
+    with a full-size probe frame every `probe_every` frames; see detect_scale.py), `alpha` /
+    `margin` / `patience` (label smoothing, see tracking.LabelSmoother), `lost_seconds` (how long
+    a track waits for its face to come back), `annotate` (draw boxes into FrameResult.annotated even when not saving),
     `threaded` (False runs every stage in the calling thread: simpler to debug, slower),
     `opencv_threads` (OpenCV's thread pool size while a threaded run lasts, restored after; the
     pipeline already keeps both cores busy, and OpenCV's own workers only compete with it;
@@ -229,6 +233,9 @@ class VideoPipeline:
         detector,
         classify_every: int = CLASSIFY_EVERY,
         detect_size: int | None = DETECT_SIZE,
+        min_confidence: float = MIN_CONFIDENCE,
+        adaptive: bool = True,
+        probe_every: int | None = None,
         alpha: float = ALPHA,
         margin: float = MARGIN,
         patience: int = PATIENCE,
@@ -243,7 +250,12 @@ class VideoPipeline:
         self.detector = detector
         self.labels = list(detector.labels)
         self.classify_every = int(classify_every)
+        self.min_confidence = float(min_confidence)
+        ClassifySchedule(self.classify_every, self.min_confidence)  # validates both now, not at run()
         self.detect_size = int(detect_size) if detect_size else None
+        self.adaptive = bool(adaptive)
+        self.probe_every = probe_every
+        self._scale: DetectScale | None = None
         self.smoothing = {"alpha": alpha, "margin": margin, "patience": patience}
         self.lost_seconds = float(lost_seconds)
         self.annotate = annotate
@@ -261,19 +273,24 @@ class VideoPipeline:
 
     # ----------------------------------------------------------------- stages (one frame each)
 
-    def _detect(self, rgb: np.ndarray) -> sv.Detections:
-        """Faces in a frame; big frames are shrunk for the detector and boxes scaled back."""
+    def _detect(self, rgb: np.ndarray, index: int = 0) -> sv.Detections:
+        """Faces in a frame; big frames (and frames of large faces) are shrunk for the detector, boxes scaled back."""
         import cv2
 
         height, width = rgb.shape[:2]
         scale = 1.0
         if self.detect_size and max(height, width) > self.detect_size:
             scale = self.detect_size / max(height, width)
+        adaptive = self._scale.scale(index, width, height) if self._scale is not None else 1.0
+        if scale * adaptive < 1.0:
+            scale *= adaptive
             size = (max(1, round(width * scale)), max(1, round(height * scale)))
             small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
             faces = self.detector.detect_faces(small)
         else:
             faces = self.detector.detect_faces(rgb)
+        if self._scale is not None:
+            self._scale.observe(index, faces.xyxy / scale, adaptive)
         if scale != 1.0 and len(faces):
             faces.xyxy = faces.xyxy / scale
             if LANDMARKS in faces.data:
@@ -287,12 +304,8 @@ class VideoPipeline:
         t1, c1 = time.perf_counter(), time.thread_time()
         n = len(faces)
         ids = faces.tracker_id
-        due = np.ones(n, dtype=bool)
-        for i in range(n):
-            tid = int(ids[i])
-            last = self._last_classified.get(tid)
-            if tid >= 0 and last is not None and tid in self._smoother:
-                due[i] = frame.index - last >= self.classify_every
+        due = self._schedule.due(frame.index, ids)
+        due |= np.array([int(t) < 0 or int(t) not in self._smoother for t in ids], dtype=bool)
         raw = np.full((n, len(self.labels)), np.nan, dtype=np.float32)
         if due.any():
             subset = faces[due]
@@ -315,9 +328,7 @@ class VideoPipeline:
                 probs[i], class_id[i] = raw[i], int(raw[i].argmax())
             elif due[i]:
                 probs[i], class_id[i] = self._smoother.update(tid, raw[i], frame.index)
-                first = tid not in self._last_classified
-                # Spread tracks over the classify_every phases (see CLASSIFY_EVERY).
-                self._last_classified[tid] = frame.index - (tid % self.classify_every if first else 0)
+                self._schedule.record(frame.index, tid, raw[i], class_id[i])
             else:
                 probs[i], class_id[i] = self._smoother.current(tid, frame.index)
         faces.class_id = class_id
@@ -331,8 +342,7 @@ class VideoPipeline:
         # (and their smoothing state dropped) once the tracker cannot bring the same id back.
         gap = self._tracker.lost_frames + 2
         events += self._log.expire(frame.index, frame.time, gap)
-        for tid in self._smoother.forget(frame.index, gap):
-            self._last_classified.pop(tid, None)
+        self._schedule.forget(self._smoother.forget(frame.index, gap))
         t3, c3 = time.perf_counter(), time.thread_time()
         self.timings.add("track", t1 - t0, c1 - c0)
         self.timings.add("classify", t2 - t1, c2 - c1)
@@ -376,7 +386,9 @@ class VideoPipeline:
         self._live = bool(src.live)
         self._tracker = FaceTracker(fps=fps, lost_seconds=self.lost_seconds)
         self._smoother = LabelSmoother(len(self.labels), **self.smoothing)
-        self._last_classified: dict[int, int] = {}
+        self._schedule = ClassifySchedule(self.classify_every, self.min_confidence)
+        probe = {"probe_every": self.probe_every} if self.probe_every else {}
+        self._scale = DetectScale(**probe) if self.adaptive else None
         self._log = EventLog(self.labels)
         self.events = []
         self.warnings = []
@@ -473,7 +485,7 @@ class VideoPipeline:
             if frame is None:
                 return
             with self.timings.measure("detect"):
-                faces = self._detect(frame.image)
+                faces = self._detect(frame.image, frame.index)
             result = self._result(frame, faces)
             self._output(result)
             count += 1
@@ -545,7 +557,7 @@ class VideoPipeline:
                     return
                 try:
                     with self.timings.measure("detect"):
-                        faces = self._detect(item.image)
+                        faces = self._detect(item.image, item.index)
                 except BaseException as exc:  # handed on to the consumer, which re-raises it
                     put(faces_q, _Failed(exc))
                     return

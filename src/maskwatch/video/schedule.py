@@ -1,0 +1,87 @@
+"""Which tracked faces to classify on this frame: the video fast path's classification schedule.
+
+Running the classifier on every face of every frame is most of a crowded frame's cost (~6 ms per
+face for the accurate model), and a tracked face rarely changes its mask state between two frames.
+So a face is classified
+
+* at once when it is new (no confirmed track yet, or a track never classified);
+* again on the next frame while its last result was unsure (top probability below
+  `min_confidence`) or disagreed with the track's smoothed label (someone pulling a mask down
+  shows up as a disagreement first; `LabelSmoother` needs `patience` measurements to switch);
+* otherwise every `every` frames, each track on its own phase (track id modulo `every`), so a
+  crowd that appears at once is re-checked a slice at a time instead of all on one frame.
+
+All faces due on a frame go to the classifier in one batch (the pipeline does that).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: A confident track is classified again after this many frames (a third of a second at 30 fps).
+EVERY = 10
+#: Below this top probability a result is "unsure" and the face is classified again next frame.
+MIN_CONFIDENCE = 0.8
+
+
+@dataclass
+class _Last:
+    frame: int  # the frame the schedule counts from (phase-shifted at the first classification)
+    sure: bool  # top probability >= min_confidence and the raw label agreed with the smoothed one
+
+
+@dataclass
+class ClassifySchedule:
+    """`due(frame, track_ids)` -> bool mask of faces to classify; `record(...)` after classifying.
+
+    >>> schedule = ClassifySchedule(every=10)
+    >>> due = schedule.due(frame_index, faces.tracker_id)       # new / unsure / disagreeing / old
+    >>> schedule.record(frame_index, track_id, raw_probabilities, smoothed_label)
+
+    Track id -1 (a face the tracker has not confirmed) is always due. `every=1` classifies every
+    face on every frame.
+    """
+
+    every: int = EVERY
+    min_confidence: float = MIN_CONFIDENCE
+    _last: dict[int, _Last] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.every < 1:
+            raise ValueError(f"classify_every must be >= 1, got {self.every}")
+        if not 0.0 <= self.min_confidence <= 1.0:
+            raise ValueError(f"min_confidence must be in 0..1, got {self.min_confidence}")
+
+    def __contains__(self, track_id: int) -> bool:
+        return int(track_id) in self._last
+
+    def due(self, frame: int, track_ids: np.ndarray | None) -> np.ndarray:
+        """One bool per face: classify it on this frame?"""
+        ids = np.asarray(track_ids if track_ids is not None else [], dtype=int).reshape(-1)
+        out = np.ones(len(ids), dtype=bool)
+        for i, tid in enumerate(ids):
+            last = self._last.get(int(tid)) if tid >= 0 else None
+            if last is not None and last.sure:
+                out[i] = frame - last.frame >= self.every
+        return out
+
+    def record(self, frame: int, track_id: int, probabilities: np.ndarray, label: int) -> None:
+        """Note a classification of `track_id` on `frame`: raw probabilities, smoothed label index."""
+        tid = int(track_id)
+        if tid < 0:
+            return
+        probs = np.asarray(probabilities, dtype=np.float32).reshape(-1)
+        top = int(probs.argmax())
+        sure = bool(probs[top] >= self.min_confidence and top == int(label))
+        start = frame
+        if tid not in self._last:
+            # Spread tracks over the `every` phases: the first re-check comes 1..every frames later.
+            start = frame - (tid % self.every)
+        self._last[tid] = _Last(start, sure)
+
+    def forget(self, track_ids) -> None:
+        """Drop the state of tracks that are gone."""
+        for tid in track_ids:
+            self._last.pop(int(tid), None)

@@ -1,0 +1,122 @@
+"""The video fast path: which faces are classified on which frame, and at which size faces are detected.
+
+Unit tests drive ClassifySchedule / DetectScale with exact inputs; the pipeline test runs a real
+pan clip over a voc3 scene and checks the schedule through the `classified` flag of every face.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from maskwatch.data.voc import parse_voc_xml
+from maskwatch.images import load_image
+from maskwatch.video import process_video, video_detector
+from maskwatch.video.demo import make_pan_clip
+from maskwatch.video.detect_scale import DetectScale
+from maskwatch.video.schedule import ClassifySchedule
+
+SURE = np.array([0.97, 0.02, 0.01], dtype=np.float32)
+UNSURE = np.array([0.55, 0.40, 0.05], dtype=np.float32)
+
+
+def test_new_track_and_unconfirmed_face_are_due_at_once() -> None:
+    schedule = ClassifySchedule(every=10)
+    assert schedule.due(0, np.array([-1, 1, 2])).tolist() == [True, True, True]
+    schedule.record(0, 1, SURE, 0)
+    # Track 2 was never classified, -1 is never remembered: both stay due.
+    assert schedule.due(1, np.array([-1, 1, 2])).tolist() == [True, False, True]
+
+
+def test_confident_track_is_reclassified_every_n_frames_not_every_frame() -> None:
+    schedule = ClassifySchedule(every=10)
+    schedule.record(0, 10, SURE, 0)  # track 10: phase 0, next check 10 frames later
+    due = [bool(schedule.due(f, np.array([10]))[0]) for f in range(1, 31)]
+    assert due == [f >= 10 for f in range(1, 31)]  # due from frame 10 on, until classified again
+    schedule2 = ClassifySchedule(every=10)
+    schedule2.record(0, 10, SURE, 0)
+    checked = []
+    for f in range(1, 31):
+        if schedule2.due(f, np.array([10]))[0]:
+            checked.append(f)
+            schedule2.record(f, 10, SURE, 0)
+    assert checked == [10, 20, 30]
+
+
+def test_tracks_get_different_phases() -> None:
+    schedule = ClassifySchedule(every=4)
+    for tid in (1, 2, 3, 4):
+        schedule.record(0, tid, SURE, 0)
+    first_due = {tid: next(f for f in range(1, 9) if schedule.due(f, np.array([tid]))[0]) for tid in (1, 2, 3, 4)}
+    assert sorted(first_due.values()) == [1, 2, 3, 4]
+
+
+def test_unsure_result_and_disagreement_trigger_reclassification_next_frame() -> None:
+    schedule = ClassifySchedule(every=10, min_confidence=0.8)
+    schedule.record(0, 10, UNSURE, 0)
+    assert schedule.due(1, np.array([10]))[0]
+    schedule.record(1, 10, SURE, 0)
+    assert not schedule.due(2, np.array([10]))[0]
+    # Confident raw "with_mask" but the smoothed track label is still "without_mask": check again.
+    schedule.record(2, 10, SURE, 1)
+    assert schedule.due(3, np.array([10]))[0]
+    schedule.forget([10])
+    assert 10 not in schedule
+
+
+def test_schedule_rejects_bad_settings() -> None:
+    with pytest.raises(ValueError, match="classify_every"):
+        ClassifySchedule(every=0)
+    with pytest.raises(ValueError, match="min_confidence"):
+        ClassifySchedule(min_confidence=1.5)
+
+
+def test_detect_scale_shrinks_for_large_faces_and_probes_at_full_size() -> None:
+    policy = DetectScale(min_face=24, probe_every=30, min_side=160)
+    assert policy.scale(0, 640, 480) == 1.0  # nothing known yet
+    policy.observe(0, np.array([[100, 100, 196, 196], [300, 100, 348, 148]]), 1.0)  # 96 and 48 px faces
+    assert policy.scale(1, 640, 480) == 0.5  # the 48 px face stays 24 px
+    policy.observe(1, np.array([[100, 100, 196, 196]]), 0.5)  # the small one missed at this scale
+    assert policy.scale(2, 640, 480) == 0.5  # ...but the estimate keeps it until the next probe
+    assert policy.scale(30, 640, 480) == 1.0  # the probe
+    policy.observe(30, np.array([[0, 0, 400, 400]]), 1.0)
+    assert policy.scale(31, 640, 480) == 0.25  # one huge face: down to the 160 px floor
+    policy.observe(60, np.zeros((0, 4)), 1.0)  # probe finds nobody
+    assert policy.scale(61, 640, 480) == 0.5  # empty scene: watched at half size
+    tiny = DetectScale(min_face=24)
+    tiny.observe(0, np.array([[10, 10, 22, 22]]), 1.0)
+    assert tiny.scale(1, 640, 480) == 1.0  # 12 px faces: never shrunk
+
+
+@pytest.fixture(scope="module")
+def clip(data_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    scene = "maksssksksss311"  # 5 faces of 50-60 px in the 640x480 pan
+    ann = parse_voc_xml(data_dir / "voc3" / "annotations" / f"{scene}.xml")
+    image = load_image(data_dir / "voc3" / "images" / f"{scene}.jpg")
+    boxes = np.array([o.box for o in ann.objects], dtype=np.float32)
+    path = tmp_path_factory.mktemp("schedule") / "clip.mp4"
+    return make_pan_clip(image, boxes, [o.name for o in ann.objects], path, frames=30, pan=(32, 16))
+
+
+def test_pipeline_classifies_new_tracks_at_once_and_confident_ones_rarely(clip) -> None:
+    report = process_video(clip.path, video_detector(quiet=True), keep_records=True, threaded=False, classify_every=8)
+    classified: dict[int, list[int]] = defaultdict(list)
+    seen: dict[int, list[int]] = defaultdict(list)
+    for record in report["records"]:
+        for face in record["detections"]:
+            if face["track_id"] is None:
+                assert face["raw_probabilities"] is not None  # unconfirmed faces: always classified
+                continue
+            seen[face["track_id"]].append(record["frame"])
+            if face["raw_probabilities"] is not None:
+                classified[face["track_id"]].append(record["frame"])
+    assert len(seen) >= 4
+    for tid, frames in seen.items():
+        assert classified[tid] and classified[tid][0] == frames[0], f"track {tid} not classified when it began"
+    # Steady, clearly labelled faces in a still pan: far fewer classifier runs than frames.
+    steady = [tid for tid, frames in seen.items() if len(frames) >= 20]
+    assert steady
+    assert sum(len(classified[t]) for t in steady) <= 0.5 * sum(len(seen[t]) for t in steady)

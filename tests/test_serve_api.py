@@ -242,6 +242,43 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
     page = client.get("/")
     assert page.status_code == 200 and "/static/app.js" in page.text
     assert client.get("/static/app.js").status_code == 200
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/")
+
+
+def test_metrics_in_prometheus_format(client: TestClient, scene, mask_detector) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from maskwatch.images import load_image
+
+    def scrape() -> dict[str, list]:
+        response = client.get("/metrics", headers={"Authorization": ""})  # no token: scrapers have none
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+        return {family.name: family.samples for family in text_string_to_metric_families(response.text)}
+
+    def value(samples: list, name: str, **labels) -> float:
+        return sum(s.value for s in samples if s.name == name and labels.items() <= s.labels.items())
+
+    before = scrape()
+    assert client.post("/api/v1/detect", content=scene[0].read_bytes()).status_code == 200
+    expected = mask_detector.records(mask_detector.process(load_image(scene[0])))
+    after = scrape()
+    route = {"route": "/api/v1/detect"}
+    requests = "maskwatch_requests_total"
+    assert value(after["maskwatch_requests"], requests, status="200", **route) == (
+        value(before.get("maskwatch_requests", []), requests, status="200", **route) + 1
+    )
+    hist = after["maskwatch_request_seconds"]
+    assert value(hist, "maskwatch_request_seconds_count", **route) >= 1
+    assert any(s.name == "maskwatch_request_seconds_bucket" and s.labels.get("le") == "+Inf" for s in hist)
+    for label in {d["label"] for d in expected}:
+        grown = value(after["maskwatch_faces"], "maskwatch_faces_total", label=label) - value(
+            before.get("maskwatch_faces", []), "maskwatch_faces_total", label=label
+        )
+        assert grown == sum(d["label"] == label for d in expected), label
+    for gauge in ("maskwatch_queue_depth", "maskwatch_jobs_running", "maskwatch_pixels_in_flight"):
+        assert gauge in after
+    assert "maskwatch_busy_refusals" in after
 
 
 # ----------------------------------------------------------------------------- refusals

@@ -284,3 +284,19 @@ def test_upload_mode_on_a_phone_screen(server, browser, data_dir: Path, artifact
     page.wait_for_selector("#upload-status.error", timeout=30_000)
     assert "token" in page.inner_text("#upload-status").lower()
     context.close()
+
+
+def test_docs_page_renders_the_openapi_definition(server, browser, artifacts_dir: Path) -> None:
+    """/docs after Swagger UI's scripts ran: the detect operation is listed, no render error."""
+    base, _ = server
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(base + "/docs")
+    page.wait_for_selector(".opblock-summary-path[data-path='/api/v1/detect']", timeout=60_000)
+    text = page.inner_text("body")
+    assert "Unable to render this definition" not in text
+    assert "/api/v1/video" in text and "/api/v1/classify" in text
+    page.screenshot(path=str(artifacts_dir / "serve_docs.png"))
+    assert not errors, errors
+    page.close()

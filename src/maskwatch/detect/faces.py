@@ -162,6 +162,7 @@ class _ScaledDetector:
         bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
         if width * height > PASS_MAX_PIXELS:
             passes = self._large_passes(bgr)
+            self._after_large_image()
         else:
             passes = [self._pass(bgr, 0, 0, 1.0)]
             factor = self._factor(width, height)
@@ -178,6 +179,9 @@ class _ScaledDetector:
         landmarks = np.concatenate([p[2] for p in passes]).astype(np.float32)
         tiled = self.tiles > 1 or width * height > PASS_MAX_PIXELS
         return self._finish(boxes, scores, landmarks, width, height, merged=len(passes) > 1, tiled=tiled)
+
+    def _after_large_image(self) -> None:
+        """Hook run after an image above PASS_MAX_PIXELS (YuNet gives back its tile-sized buffers)."""
 
     def _needs_upscale(self, native: tuple[np.ndarray, np.ndarray, np.ndarray]) -> bool:
         """True unless the native pass found faces and all of them are large (see UPSCALE_BELOW_FACE)."""
@@ -246,6 +250,15 @@ class YuNetDetector(_ScaledDetector):
         self.model_path = Path(model_path)
         if not self.model_path.is_file():
             raise ModelFileError(f"{self.model_path}: face model file not found")
+        try:
+            self._net = self._load_net()
+        except cv2.error as exc:
+            raise ModelFileError(f"{self.model_path}: OpenCV cannot load this face model ({exc.err})") from None
+        self._size: tuple[int, int] | None = None
+
+    def _load_net(self):
+        import cv2
+
         logging = cv2.utils.logging
         level = logging.getLogLevel()
         # OpenCV 5's new graph engine warns that it ignores the target; the warning is noise here.
@@ -253,14 +266,18 @@ class YuNetDetector(_ScaledDetector):
         try:
             # Internal threshold a bit lower than ours so merged passes can still reach it; top_k
             # large because crowd scenes have hundreds of candidates.
-            self._net = cv2.FaceDetectorYN.create(
+            return cv2.FaceDetectorYN.create(
                 str(self.model_path), "", (320, 320), min(self.score_threshold, 0.99), self.nms_threshold, 5000
             )
-        except cv2.error as exc:
-            raise ModelFileError(f"{self.model_path}: OpenCV cannot load this face model ({exc.err})") from None
         finally:
             logging.setLogLevel(level)
-        self._size: tuple[int, int] | None = None
+
+    def _after_large_image(self) -> None:
+        # OpenCV's network keeps the buffers of the largest input it has run (~150 MB for the
+        # tiles of a big photo) for good: a server that saw one 40 Mpx upload stayed 130 MB per
+        # worker above its warm size. A fresh network (~8 ms to load) gives that memory back.
+        self._net = self._load_net()
+        self._size = None
 
     def _raw(self, bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         height, width = bgr.shape[:2]

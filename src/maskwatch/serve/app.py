@@ -1,8 +1,8 @@
 """`create_app(settings)`: the FastAPI application behind `maskwatch serve`.
 
 Layout: `/` the web page (static/), `/api/v1/*` the REST + WebSocket API (bearer token when
-configured), `/healthz` and `/readyz` probes, `/docs` the generated OpenAPI page. Models load once
-per worker in the background after startup (see runtime.Runtime).
+configured), `/healthz` and `/readyz` probes, `/metrics` for Prometheus, `/docs` the generated
+OpenAPI page. Models load once per worker in the background after startup (see runtime.Runtime).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from maskwatch.serve.engine import Engine, default_engine_factory, engine_from_detector
 from maskwatch.serve.errors import install_error_handlers
 from maskwatch.serve.limits import BodyLimitMiddleware
+from maskwatch.serve.metrics import MetricsMiddleware
 from maskwatch.serve.runtime import Runtime
 from maskwatch.serve.settings import ServeSettings
 
@@ -65,11 +66,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         install_log_redaction()  # here, after the server has configured its loggers
+        runtime.loop = asyncio.get_running_loop()
         loading = asyncio.create_task(runtime.load())
         app.state.loading = loading
         try:
             yield
         finally:
+            runtime.begin_shutdown()
             if not loading.done():
                 loading.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -98,6 +101,7 @@ def create_app(
         return None
 
     app.add_middleware(BodyLimitMiddleware, limit_for=limit_for)
+    app.add_middleware(MetricsMiddleware, metrics=runtime.metrics)
     if settings.cors_origins:
         # Outermost, so refusals (401, 413, 503) carry CORS headers too and the page can read them.
         app.add_middleware(
@@ -121,6 +125,10 @@ def create_app(
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> FileResponse:
+        return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")
 
     return app
 
@@ -146,13 +154,14 @@ def install_log_redaction() -> None:
 
 
 def _add_offline_docs(app: FastAPI) -> None:
-    """`/docs`: FastAPI's Swagger UI page with its JS/CSS from the swagger-ui-bundle package.
+    """`/docs`: FastAPI's Swagger UI page with Swagger UI 5 served from the fastapi-offline wheel.
 
     FastAPI's default page loads Swagger UI from a CDN, which leaves it blank on offline machines
-    (gates, CCTV networks); the bundle ships the same files inside a wheel.
+    (gates, CCTV networks). The files must be Swagger UI 5 or later: FastAPI writes OpenAPI 3.1,
+    which Swagger UI 4 refuses ("Unable to render this definition"); fastapi-offline ships 5.x.
     """
     from fastapi.openapi.docs import get_swagger_ui_html
-    from swagger_ui_bundle import swagger_ui_path
+    from fastapi_offline.core import _STATIC_PATH as swagger_ui_path
 
     app.mount("/docs-static", StaticFiles(directory=swagger_ui_path), name="docs-static")
 
@@ -163,5 +172,5 @@ def _add_offline_docs(app: FastAPI) -> None:
             title="maskwatch API",
             swagger_js_url="/docs-static/swagger-ui-bundle.js",
             swagger_css_url="/docs-static/swagger-ui.css",
-            swagger_favicon_url="/docs-static/favicon-32x32.png",
+            swagger_favicon_url="/docs-static/favicon.png",
         )

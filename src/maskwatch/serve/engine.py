@@ -86,13 +86,19 @@ def count_labels(records: list[dict], labels: list[str]) -> dict[str, int]:
 def detect_job(
     engine: Engine, data: bytes, source: str, max_pixels: int, want_image: bool, live: bool = False
 ) -> tuple[dict, bytes | None]:
-    """Decode an upload (or a live frame), find and label faces; optionally render the annotated JPEG."""
-    from maskwatch.detect.outputs import image_result
+    """Decode an upload (or a live frame), find and label faces; optionally render the annotated JPEG.
 
-    rgb = decode_image(data, name=source, max_pixels=max_pixels)
-    detections = (engine.live if live else engine.detector).process(rgb)
-    record = image_result(source, rgb, detections, engine.labels)
-    jpeg = encode_jpeg(engine.annotate(rgb, detections), quality=90) if want_image else None
+    Decoded as `maskwatch detect` reads files (large photos reduced to DECODE_PIXELS, boxes in the
+    full image's pixels), so the record is the one `--save-json` writes for the same file.
+    """
+    from maskwatch.detect.outputs import image_result
+    from maskwatch.detections import rescaled
+    from maskwatch.images import DECODE_PIXELS, read_image
+
+    image = read_image(data, max_decoded=DECODE_PIXELS, name=source, max_pixels=max_pixels)
+    detections = (engine.live if live else engine.detector).process(image.rgb)
+    record = image_result(source, (image.height, image.width), rescaled(detections, image.scale), engine.labels)
+    jpeg = encode_jpeg(engine.annotate(image.rgb, detections), quality=90) if want_image else None
     return record, jpeg
 
 

@@ -29,17 +29,30 @@ class ServeSettings:
     cors_origins: tuple[str, ...] = ()
     #: Inference worker threads; each holds its own loaded models (runtimes are not thread-safe).
     workers: int = 2
-    #: Requests allowed to wait for a worker; beyond workers + queue the server answers 503.
-    queue: int = 2
+    #: Requests allowed to wait for a worker (the waiting room, first come first served).
+    queue: int = 32
+    #: Longest wait for a worker, in seconds. A request expected to wait longer (requests ahead x
+    #: measured service time / workers), or still waiting after it, gets 503 + Retry-After.
+    max_wait: float = 5.0
     #: Threads each model runtime may use inside one worker.
     model_threads: int = 1
     #: Largest request body for images and live frames.
     max_body_bytes: int = 10 * MB
     #: Largest decoded image (width * height); larger files are refused before decoding.
     max_pixels: int = MAX_PIXELS
+    #: Decoded pixels (width * height) of all images being processed at once, across workers:
+    #: memory follows pixels, not upload bytes; a big image waits until the budget has room.
+    max_pixels_in_flight: int = MAX_PIXELS
     #: Largest uploaded video and longest duration processed.
     max_video_bytes: int = 50 * MB
     max_video_seconds: float = 30.0
+    #: Work limits on one video, enforced while it is decoded (header fields can lie): frames
+    #: processed and seconds of processing; beyond either the rest is cut, with a warning.
+    max_video_frames: int = 1800
+    max_video_work_seconds: float = 120.0
+    #: Bad messages (undecodable frames, unknown text) a live WebSocket may send in a row
+    #: before the server closes it with code 1008 (policy violation).
+    max_bad_frames: int = 5
     #: Finished video results kept for download (oldest removed first).
     keep_results: int = 8
     #: Where video results are written; None = a temporary folder removed at shutdown.
@@ -54,9 +67,22 @@ class ServeSettings:
             raise ConfigError(f"workers must be >= 1, got {self.workers}")
         if self.queue < 0:
             raise ConfigError(f"queue must be >= 0, got {self.queue}")
-        for name in ("max_body_bytes", "max_pixels", "max_video_bytes"):
+        for name in (
+            "max_body_bytes",
+            "max_pixels",
+            "max_video_bytes",
+            "max_video_frames",
+            "max_video_work_seconds",
+            "max_bad_frames",
+            "max_wait",
+        ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.max_pixels_in_flight < self.max_pixels:
+            raise ConfigError(
+                f"max_pixels_in_flight ({self.max_pixels_in_flight:,}) must be at least max_pixels "
+                f"({self.max_pixels:,}), or the largest allowed image could never start"
+            )
         if self.model is not None and not Path(self.model).is_file():
             raise ConfigError(f"model file {self.model} not found")
 

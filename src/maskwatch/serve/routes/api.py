@@ -18,15 +18,15 @@ from maskwatch.serve.routes.schemas import ClassifyResult, ImageResult, error_re
 router = APIRouter(prefix="/api/v1", tags=["api v1"], dependencies=[Depends(require_token)])
 
 
-async def _checked_image(request: Request) -> tuple[bytes, str]:
+async def _checked_image(request: Request) -> tuple[bytes, str, int]:
+    """The upload, its display name and its decoded size in pixels (from the header)."""
     runtime = get_runtime(request)
-    pool = runtime.require_pool()  # 503 before reading the body when no model is loaded
-    if pool.in_flight >= pool.capacity:  # cheap early refusal; the real (atomic) check is in run()
-        raise runtime.busy_error()
+    runtime.require_pool()  # 503 before reading the body when no model is loaded
+    runtime.check_admission()  # and when it could not start in time anyway
     data, name = await read_upload(request, runtime.settings.max_body_bytes)
     require_image(data)
-    check_pixels(data, runtime.settings.max_pixels)
-    return data, name
+    width, height = check_pixels(data, runtime.settings.max_pixels)
+    return data, name, width * height
 
 
 @router.post(
@@ -44,12 +44,13 @@ async def detect(
     annotate: bool = Query(False, description="return the annotated image (JPEG) instead of JSON"),
 ):
     runtime = get_runtime(request)
-    data, name = await _checked_image(request)
+    data, name, pixels = await _checked_image(request)
     try:
-        record, jpeg = await runtime.run(detect_job, data, name, runtime.settings.max_pixels, annotate)
+        record, jpeg = await runtime.run(detect_job, data, name, runtime.settings.max_pixels, annotate, cost=pixels)
     except BadImageError as exc:
         raise ApiError(422, "bad_image", f"{name}: {exc.reason}") from None
     runtime.stats.done("detect")
+    runtime.metrics.count_faces(record["detections"])
     if annotate:
         return Response(jpeg, media_type="image/jpeg", headers={"X-Maskwatch-Faces": str(len(record["detections"]))})
     return record
@@ -64,9 +65,9 @@ async def detect(
 )
 async def classify(request: Request):
     runtime = get_runtime(request)
-    data, name = await _checked_image(request)
+    data, name, pixels = await _checked_image(request)
     try:
-        result = await runtime.run(classify_job, data, name, runtime.settings.max_pixels)
+        result = await runtime.run(classify_job, data, name, runtime.settings.max_pixels, cost=pixels)
     except BadImageError as exc:
         raise ApiError(422, "bad_image", f"{name}: {exc.reason}") from None
     runtime.stats.done("classify")
@@ -131,5 +132,7 @@ async def model(request: Request) -> dict:
 async def stats(request: Request) -> dict:
     runtime = get_runtime(request)
     snap = runtime.stats.snapshot()
-    snap["in_flight"] = runtime.pool.in_flight if runtime.pool is not None else 0
+    admission = runtime.admission
+    snap["in_flight"] = admission.running + admission.waiting
+    snap["running"], snap["waiting"], snap["pixels_in_flight"] = admission.running, admission.waiting, admission.pixels
     return snap

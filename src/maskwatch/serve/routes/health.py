@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from maskwatch.serve.errors import error_response
 
@@ -28,3 +28,14 @@ async def readyz(request: Request) -> JSONResponse:
     if runtime.load_error:
         return error_response(503, "model_load_failed", f"the models failed to load: {runtime.load_error}")
     return error_response(503, "not_ready", "the models are still loading", headers={"Retry-After": "2"})
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics: requests, latency, faces by label, queue depth, busy refusals",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}},
+)
+async def metrics(request: Request) -> Response:
+    body, content_type = request.app.state.runtime.metrics.render()
+    return Response(body, media_type=content_type)

@@ -12,6 +12,10 @@ Protocol (JSON text messages, frames as binary):
 
 The client sends the next frame only after an answer (backpressure), so a slow server lowers the
 frame rate instead of growing a queue; the server also processes one frame per connection at a time.
+Every message gets an answer (a text message other than ping/auth gets an `error`); after
+`max_bad_frames` bad messages in a row the server closes with 1008 (policy violation), so a broken
+or hostile client cannot keep a connection busy. Query parameters other than `token` are refused
+at the handshake with HTTP 422, like wrong parameters on the REST routes.
 """
 
 from __future__ import annotations
@@ -21,10 +25,11 @@ import json
 import time
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse
 
 from maskwatch.errors import BadImageError
 from maskwatch.serve.engine import count_labels, detect_job
-from maskwatch.serve.errors import ApiError
+from maskwatch.serve.errors import ApiError, error_body
 from maskwatch.serve.limits import check_pixels, require_image
 from maskwatch.serve.routes.common import token_matches
 
@@ -32,7 +37,25 @@ router = APIRouter()
 
 POLICY_VIOLATION = 1008
 MESSAGE_TOO_BIG = 1009
+GOING_AWAY = 1001
 TRY_AGAIN_LATER = 1013
+#: Query parameters the live socket takes.
+LIVE_PARAMETERS = ("token",)
+
+
+async def _refuse_handshake(ws: WebSocket) -> bool:
+    """Refuse unknown query parameters with HTTP 422 before the upgrade; True when refused."""
+    unknown = sorted(set(ws.query_params) - set(LIVE_PARAMETERS))
+    if not unknown:
+        return False
+    detail = f"unknown query parameter(s) {', '.join(unknown)}; /api/v1/live takes: {', '.join(LIVE_PARAMETERS)}"
+    try:
+        await ws.send_denial_response(JSONResponse(error_body("invalid_parameter", detail), status_code=422))
+    except RuntimeError:  # a server without the denial-response extension: say it, then close
+        await ws.accept()
+        await ws.send_json({"type": "error", "error": "invalid_parameter", "detail": detail})
+        await ws.close(code=POLICY_VIOLATION, reason="invalid query parameter")
+    return True
 
 
 async def _authenticate(ws: WebSocket, token: str | None, timeout: float) -> bool:
@@ -43,18 +66,23 @@ async def _authenticate(ws: WebSocket, token: str | None, timeout: float) -> boo
     try:
         message = await asyncio.wait_for(ws.receive_text(), timeout=timeout)
         given = json.loads(message).get("token") if message.startswith("{") else None
+    except WebSocketDisconnect:
+        return False  # the client left before authenticating: nothing to answer
     except (TimeoutError, ValueError, KeyError, AttributeError, RuntimeError):
         given = None
     if token_matches(token, given if isinstance(given, str) else None):
         return True
-    await ws.send_json(
-        {
-            "type": "error",
-            "error": "unauthorized",
-            "detail": 'send {"type": "auth", "token": "..."} as the first message; the token was missing or wrong',
-        }
-    )
-    await ws.close(code=POLICY_VIOLATION)
+    try:
+        await ws.send_json(
+            {
+                "type": "error",
+                "error": "unauthorized",
+                "detail": 'send {"type": "auth", "token": "..."} as the first message; the token was missing or wrong',
+            }
+        )
+        await ws.close(code=POLICY_VIOLATION)
+    except (WebSocketDisconnect, RuntimeError):
+        pass  # gone meanwhile
     return False
 
 
@@ -62,6 +90,9 @@ async def _authenticate(ws: WebSocket, token: str | None, timeout: float) -> boo
 async def live(ws: WebSocket) -> None:
     runtime = ws.app.state.runtime
     settings = runtime.settings
+    if await _refuse_handshake(ws):
+        runtime.stats.refused("invalid_parameter")
+        return
     await ws.accept()
     if not await _authenticate(ws, settings.token, settings.auth_timeout):
         runtime.stats.refused("unauthorized")
@@ -75,24 +106,47 @@ async def live(ws: WebSocket) -> None:
     labels = pool.engines[0].labels
     await ws.send_json({"type": "ready", "labels": labels, "max_frame_bytes": settings.max_body_bytes})
     runtime.stats.client(+1)
-    frame = 0
+    runtime.metrics.live_clients.inc()
+    frame = bad = 0
     try:
-        while True:
+        while not runtime.stopping.is_set():
             message = await ws.receive()
             if message["type"] == "websocket.disconnect":
-                break
+                return
             data = message.get("bytes")
             if data is None:
-                text = message.get("text") or ""
-                if '"ping"' in text:
-                    await ws.send_json({"type": "pong"})
-                continue
-            frame += 1
-            await ws.send_json(await _answer(runtime, data, frame, labels))
-    except WebSocketDisconnect:
-        pass
+                answer = _text_answer(message.get("text") or "")
+            else:
+                frame += 1
+                answer = await _answer(runtime, data, frame, labels)
+            bad = bad + 1 if answer["type"] == "error" else 0
+            await ws.send_json(answer)
+            if bad >= settings.max_bad_frames:
+                await ws.close(code=POLICY_VIOLATION, reason=f"{bad} bad messages in a row")
+                return
+        await ws.close(code=GOING_AWAY, reason="server shutting down")
+    except (WebSocketDisconnect, RuntimeError):
+        pass  # the client went away (RuntimeError: sending on a socket that closed meanwhile)
     finally:
         runtime.stats.client(-1)
+        runtime.metrics.live_clients.dec()
+
+
+def _text_answer(text: str) -> dict:
+    """Text messages: ping gets pong, a repeated auth is ignored politely, anything else is an error."""
+    try:
+        kind = json.loads(text).get("type") if text.lstrip().startswith("{") else None
+    except ValueError:
+        kind = None
+    if kind == "ping":
+        return {"type": "pong"}
+    if kind == "auth":
+        return {"type": "pong"}
+    return {
+        "type": "error",
+        "error": "bad_message",
+        "detail": 'send frames as binary JPEG/PNG/WebP messages; text messages: {"type": "ping"}',
+    }
 
 
 async def _answer(runtime, data: bytes, frame: int, labels: list[str]) -> dict:
@@ -102,17 +156,22 @@ async def _answer(runtime, data: bytes, frame: int, labels: list[str]) -> dict:
         if len(data) > settings.max_body_bytes:
             raise ApiError(413, "body_too_large", f"frame of {len(data):,} bytes is above {settings.max_body_bytes:,}")
         require_image(data)
-        check_pixels(data, settings.max_pixels)
-        record, _ = await runtime.run(detect_job, data, f"frame {frame}", settings.max_pixels, False, True)
+        width, height = check_pixels(data, settings.max_pixels)
+        record, _ = await runtime.run(
+            detect_job, data, f"frame {frame}", settings.max_pixels, False, True, cost=width * height
+        )
     except ApiError as exc:
         runtime.stats.refused(exc.error)
         if exc.error == "busy":
-            return {"type": "busy", "frame": frame, "retry_after": settings.retry_after}
+            retry = int((exc.headers or {}).get("Retry-After", settings.retry_after))
+            return {"type": "busy", "frame": frame, "retry_after": retry}
         return {"type": "error", "frame": frame, "error": exc.error, "detail": exc.detail}
     except BadImageError as exc:
         runtime.stats.refused("bad_image")
         return {"type": "error", "frame": frame, "error": "bad_image", "detail": exc.reason}
     runtime.stats.frame()
+    runtime.metrics.live_frames.inc()
+    runtime.metrics.count_faces(record["detections"])
     return {
         "type": "detections",
         "frame": frame,

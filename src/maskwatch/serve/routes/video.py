@@ -1,15 +1,13 @@
 """Video upload: a short clip in, an annotated MP4 and a JSONL of per-frame detections out.
 
-The clip runs through `maskwatch.video.process_video` (tracking + label smoothing, H.264 writer)
-on one inference worker, one video at a time, with the worker's already loaded classifier. Size,
-duration and frame size are bounded before any frame is decoded. Results are kept for download
-under an unguessable id; the oldest are removed beyond `keep_results`.
+The clip runs through maskwatch.video's pipeline (tracking + label smoothing, H.264 writer) on
+one inference worker, one video at a time (serve.video_job: limits on the work, not the header).
+Results are kept for download under an unguessable id; the oldest are removed beyond `keep_results`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import secrets
 import shutil
 from pathlib import Path
@@ -21,66 +19,15 @@ from maskwatch.serve.errors import ApiError
 from maskwatch.serve.limits import require_video
 from maskwatch.serve.routes.common import get_runtime, read_upload, require_token, upload_body_schema
 from maskwatch.serve.routes.schemas import VideoResult, error_responses
+from maskwatch.serve.video_job import video_job
 
 router = APIRouter(prefix="/api/v1", tags=["api v1"], dependencies=[Depends(require_token)])
 
 OUTPUTS = {"annotated.mp4": "video/mp4", "detections.jsonl": "application/x-ndjson"}
 
 
-def _video_job(engine, path: Path, out_dir: Path, settings) -> dict:
-    """Probe the clip against the limits, then process it (runs on a pool worker)."""
-    from maskwatch.errors import SourceError
-    from maskwatch.video import VideoFileSource, process_video, video_detector
-
-    try:
-        source = VideoFileSource(path)
-    except SourceError:
-        raise ApiError(422, "bad_video", "the upload is not a readable video (truncated or corrupt?)") from None
-    try:
-        fps = float(source.fps or 0.0)
-        width, height = source.size or (0, 0)
-        if width * height > settings.max_pixels:
-            raise ApiError(
-                413,
-                "too_many_pixels",
-                f"video frames are {width}x{height}, above the limit of {settings.max_pixels:,} pixels",
-            )
-        duration = _duration(source, fps)
-        if duration is not None and duration > settings.max_video_seconds + 0.5:
-            raise ApiError(
-                413,
-                "video_too_long",
-                f"the clip is {duration:.1f} s long; this server processes up to "
-                f"{settings.max_video_seconds:g} s: trim it first",
-            )
-        # Unknown duration: stop after the frames the limit allows at the clip's rate (30 fps if unknown).
-        max_frames = math.ceil(settings.max_video_seconds * (fps or 30.0))
-        detector = video_detector(classifier=engine.classifier, quiet=True)
-        report = process_video(
-            source,
-            detector=detector,
-            save=out_dir / "annotated.mp4",
-            save_json=out_dir / "detections.jsonl",
-            max_frames=max_frames,
-            threaded=False,  # stay within this one worker's share of the CPU
-        )
-    except SourceError as exc:
-        raise ApiError(422, "bad_video", f"the video cannot be decoded: {exc}") from None
-    finally:
-        source.close()
-    if not report.get("video"):
-        raise ApiError(422, "bad_video", "no frame of the video could be decoded")
-    report.update(width=width, height=height)
-    return report
-
-
-def _duration(source, fps: float) -> float | None:
-    container = getattr(source, "container", None)
-    if container is not None and container.duration:
-        return container.duration / 1_000_000  # microseconds (av.time_base)
-    if source.frame_count and fps:
-        return source.frame_count / fps
-    return None
+def summary_counts(report: dict) -> dict[str, int]:
+    return dict(report["summary"].get("by_label", {}))
 
 
 def _prune(results_dir: Path, keep: int) -> None:
@@ -105,6 +52,7 @@ async def video(request: Request):
     except ImportError:
         raise ApiError(501, "video_unavailable", "video processing is not installed in this build") from None
     if runtime.video_lock.locked():
+        runtime.metrics.busy.labels("video_busy").inc()
         raise ApiError(
             503, "busy", "another video is being processed; retry when it is done", headers={"Retry-After": "10"}
         )
@@ -118,7 +66,7 @@ async def video(request: Request):
         upload.write_bytes(data)
         del data
         try:
-            report = await runtime.run(_video_job, upload, out_dir, settings)
+            report = await runtime.run(video_job, upload, out_dir, settings, runtime.stopping, timed=False)
         except BaseException:
             shutil.rmtree(out_dir, ignore_errors=True)
             raise
@@ -135,7 +83,7 @@ async def video(request: Request):
         "fps": round(float(report["fps"] or 0.0), 3),
         "width": report["width"],
         "height": report["height"],
-        "counts": summary.get("by_label", {}),
+        "counts": summary_counts(report),
         "people": summary.get("people", 0),
         "warnings": report.get("warnings", []),
         "video_url": f"/api/v1/results/{run_id}/annotated.mp4",

@@ -76,6 +76,9 @@ def detect(
     verbose: bool = True,
     detector=None,
     max_frames: int | None = None,
+    engine: str = "local",
+    address: str | None = None,
+    save_parquet: str | os.PathLike | None = None,
     **video_options,
 ) -> list[dict]:
     """Find faces in source and label each one; write the outputs asked for.
@@ -98,6 +101,12 @@ def detect(
         verbose: progress, skipped files and the summary on stderr.
         detector: a ready MaskDetector (then model/face_model/conf/... are not used).
         max_frames: stop a video/camera/stream after this many frames.
+        engine: "local" (this process) or "ray" (Ray Data: an actor pool over the machine or a
+            cluster, results in a resumable Parquet folder; see maskwatch.scale). The Ray engine
+            also takes object-store URIs (s3://, gs://), file lists (.txt) and lists of sources.
+        address: the Ray engine's cluster: None = start Ray here, "auto", or "ray://HOST:PORT".
+        save_parquet: the Ray engine's output folder: one row per face (path or URI); a rerun
+            into the same folder skips the images already done.
         **video_options: passed to maskwatch.video's pipeline (classify_every, detect_size, ...).
 
     Returns:
@@ -109,6 +118,32 @@ def detect(
 
     if not 0.0 <= conf <= 1.0:
         raise ConfigError(f"conf must be between 0 and 1, got {conf}")
+    if engine not in ("local", "ray"):
+        raise ConfigError(f"engine must be 'local' or 'ray', got {engine!r}")
+    if engine == "ray":
+        if save_dir is not None or show or detector is not None or video_options or max_frames is not None:
+            raise ConfigError("the Ray engine writes results only (Parquet, JSON, CSV, COCO): no save_dir/show/video")
+        from maskwatch.scale.engine import detect_ray
+
+        results, _report = detect_ray(
+            source,
+            save_parquet,
+            save_json=save_json,
+            save_csv=save_csv,
+            save_coco=save_coco,
+            address=address,
+            verbose=verbose,
+            model=model,
+            face_model=face_model,
+            conf=conf,
+            nms=nms,
+            upscale=DEFAULT_UPSCALE if upscale is None else upscale,
+            tiles=tiles,
+            min_face=min_face,
+        )
+        return results
+    if address is not None or save_parquet is not None:
+        raise ConfigError("address and save_parquet are options of the Ray engine (engine='ray')")
     parsed = parse_source(source)
     window = None
     if show:

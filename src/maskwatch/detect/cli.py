@@ -73,6 +73,15 @@ def detect_command(
         int | None, typer.Option("--max-frames", min=1, help="Stop a video/camera/stream after N frames.")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, table or summary.")] = False,
+    engine: Annotated[
+        str, typer.Option("--engine", help="local, or ray: Ray Data over this machine or a cluster (images).")
+    ] = "local",
+    address: Annotated[
+        str | None, typer.Option("--address", help="Ray cluster: auto or ray://HOST:PORT (default: start Ray here).")
+    ] = None,
+    save_parquet: Annotated[
+        Path | None, typer.Option("--save-parquet", help="Ray engine: Parquet folder, one row per face (resumable).")
+    ] = None,
 ) -> None:
     """Find every face in SOURCE and label it with_mask / without_mask / mask_weared_incorrect."""
     from maskwatch.detect.api import detect
@@ -83,6 +92,17 @@ def detect_command(
     chosen = source if source is not None else source_option
     if chosen is None:
         raise SourceError("no source: give SOURCE (an image, folder, glob, video, camera index or URL)")
+    if engine == "ray":
+        from maskwatch.scale.cli import detect_ray_command
+
+        options = {"model": model, "face_model": face_model, "conf": conf, "nms": nms, "tiles": tiles}
+        options.update(upscale=upscale if upscale is not None else DEFAULT_UPSCALE, min_face=min_face)
+        if save_dir is not None or show or max_frames is not None:
+            raise SourceError("--engine ray writes results only: no --save-dir, --show or --max-frames")
+        results = detect_ray_command(chosen, save_parquet, save_json, save_csv, save_coco, address, quiet, options)
+        if not quiet:
+            print_results(results)
+        return
     results = detect(
         chosen,
         model=model,
@@ -102,10 +122,18 @@ def detect_command(
     )
     if quiet or not results or "detections" not in results[0]:
         return
+    print_results(results)
+
+
+def print_results(results: list[dict]) -> None:
+    """The terminal table: one row per image (the first MAX_ROWS), faces per label."""
+    if not results:
+        return
     from rich.console import Console
     from rich.table import Table
 
-    labels = list(results[0]["detections"][0]["probabilities"]) if any(r["detections"] for r in results) else []
+    with_faces = next((r for r in results if r["detections"]), None)
+    labels = list(with_faces["detections"][0]["probabilities"]) if with_faces is not None else []
     table = Table(title=f"{len(results)} image(s)")
     table.add_column("image", overflow="fold")
     table.add_column("size", justify="right")

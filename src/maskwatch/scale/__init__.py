@@ -1,0 +1,33 @@
+"""Scale out on Ray: bulk detection of photo archives (Ray Data) and many cameras (Ray actors).
+
+>>> import maskwatch
+>>> results = maskwatch.detect("archive/", engine="ray", save_parquet="out/faces")   # local Ray
+>>> report = detect_bulk("s3://bucket/photos/", "s3://bucket/faces", address="auto")  # a cluster
+
+Needs the `cluster` extra (`pip install "maskwatch[cluster]"`); the core install has no Ray.
+
+Modules: `cluster` (start or join a Ray cluster, quietly), `inputs` (which files a source stands
+for, local or object store, through pyarrow filesystems), `rows` (the Parquet row schema: one
+row per face, one per image without a face, one per bad file), `store` (the Parquet output folder:
+parts written atomically, what is done already), `bulk` (the Ray Data pipeline), `streams` (one
+Ray actor per camera for `maskwatch watch --engine ray`).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "detect_bulk": "maskwatch.scale.bulk",
+    "BulkReport": "maskwatch.scale.bulk",
+    "ray_session": "maskwatch.scale.cluster",
+    "ResultStore": "maskwatch.scale.store",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'maskwatch.scale' has no attribute {name!r}")

@@ -93,15 +93,24 @@ def detect_command(
     if chosen is None:
         raise SourceError("no source: give SOURCE (an image, folder, glob, video, camera index or URL)")
     if engine == "ray":
-        from maskwatch.scale.cli import detect_ray_command
-
-        options = {"model": model, "face_model": face_model, "conf": conf, "nms": nms, "tiles": tiles}
-        options.update(upscale=upscale if upscale is not None else DEFAULT_UPSCALE, min_face=min_face)
         if save_dir is not None or show or max_frames is not None:
             raise SourceError("--engine ray writes results only: no --save-dir, --show or --max-frames")
-        results = detect_ray_command(chosen, save_parquet, save_json, save_csv, save_coco, address, quiet, options)
-        if not quiet:
-            print_results(results)
+        _detect_ray(
+            chosen,
+            save_parquet,
+            save_json,
+            save_csv,
+            save_coco,
+            address,
+            quiet,
+            model,
+            face_model,
+            conf=conf,
+            nms=nms,
+            upscale=upscale if upscale is not None else DEFAULT_UPSCALE,
+            tiles=tiles,
+            min_face=min_face,
+        )
         return
     results = detect(
         chosen,
@@ -123,6 +132,32 @@ def detect_command(
     if quiet or not results or "detections" not in results[0]:
         return
     print_results(results)
+
+
+def _detect_ray(source, save_parquet, save_json, save_csv, save_coco, address, quiet, model, face_model, **options):
+    """`--engine ray`: maskwatch.detect(source, engine="ray"); exit 1 when some files could not be used."""
+    from maskwatch.scale.engine import detect_ray
+
+    results, report = detect_ray(
+        source,
+        save_parquet,
+        save_json=save_json,
+        save_csv=save_csv,
+        save_coco=save_coco,
+        address=address,
+        verbose=not quiet,
+        model=model,
+        face_model=face_model,
+        **options,
+    )
+    if not quiet:
+        print_results(results)
+    if report.errors:
+        if quiet:
+            for problem in report.errors:
+                typer.echo(f"skipped {problem}", err=True)
+        typer.secho(f"{len(report.errors)} file(s) could not be used", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1)
 
 
 def print_results(results: list[dict]) -> None:

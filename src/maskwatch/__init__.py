@@ -7,14 +7,15 @@ Three lines for a beginner::
         print(face["label"], face["confidence"])
 
 The pipeline, one sub-package a stage: data -> models -> train -> evaluate -> export -> detect ->
-video -> serve. Inference (`classifier`, `detect`) never imports TensorFlow.
+video -> watch (many cameras) -> scale (Ray) -> serve. Inference (`classifier`, `detect`) never
+imports TensorFlow.
 """
 
 from __future__ import annotations
 
 from maskwatch.version import __version__
 
-__all__ = ["Classifier", "classify", "detect", "__version__"]
+__all__ = ["Classifier", "classify", "detect", "watch", "__version__"]
 
 
 def __getattr__(name: str):
@@ -31,4 +32,8 @@ def __getattr__(name: str):
         from maskwatch.detect import detect
 
         return detect
+    if name == "watch":
+        import importlib
+
+        return importlib.import_module("maskwatch.watch")  # a module that calls as watch()
     raise AttributeError(f"module 'maskwatch' has no attribute {name!r}")

@@ -27,6 +27,7 @@ _COMMAND_MODULES = (
     "maskwatch.classify_cli",
     "maskwatch.detect.cli",
     "maskwatch.serve.cli",
+    "maskwatch.watch.cli",
 )
 
 for _name in _COMMAND_MODULES:

@@ -1,0 +1,36 @@
+"""Watch many cameras at once: one pipeline per stream, events to one sink per deployment.
+
+>>> import maskwatch
+>>> report = maskwatch.watch("cameras.yaml")                # = `maskwatch watch cameras.yaml`
+>>> report = maskwatch.watch("cameras.yaml", engine="ray")  # each stream a Ray actor, restarted if it dies
+
+Modules: `config` (cameras.yaml), `stream` (one camera's pipeline in a thread, polled for events),
+`alerts` (the no-mask alert), `sinks` (JSON Lines files, webhook with retries), `runner` (watch()),
+`cli`. The Ray engine's actors are in maskwatch.scale.streams.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from maskwatch.callable_module import make_callable
+
+_EXPORTS = {
+    "watch": "maskwatch.watch.runner",
+    "load_config": "maskwatch.watch.config",
+    "WatchConfig": "maskwatch.watch.config",
+    "StreamWorker": "maskwatch.watch.stream",
+    "EventSink": "maskwatch.watch.sinks",
+    "WebhookSink": "maskwatch.watch.sinks",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'maskwatch.watch' has no attribute {name!r}")
+
+
+make_callable(__name__, "maskwatch.watch.runner", "watch")

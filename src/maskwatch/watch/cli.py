@@ -1,0 +1,41 @@
+"""`maskwatch watch cameras.yaml` (mirrors maskwatch.watch.watch one to one)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("watch")(watch_command)
+
+
+def watch_command(
+    config: Annotated[Path, typer.Argument(help="cameras.yaml: the streams, their options, the event sink.")],
+    engine: Annotated[
+        str, typer.Option("--engine", help="local (threads of this process) or ray (one Ray actor per stream).")
+    ] = "local",
+    address: Annotated[
+        str | None, typer.Option("--address", help="Ray cluster: auto or ray://HOST:PORT (default: start Ray here).")
+    ] = None,
+    duration: Annotated[
+        float | None, typer.Option("--duration", min=0.1, help="Stop after this many seconds (default: until Ctrl-C).")
+    ] = None,
+    save_json: Annotated[Path | None, typer.Option("--save-json", help="Write the final report as JSON.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No per-camera report on stderr.")] = False,
+) -> None:
+    """Watch every camera of CONFIG at once; events go to its sink (JSON Lines files, a webhook).
+
+    Exit code 1 when a stream failed (the others ran on).
+    """
+    from maskwatch.images import atomic_write_text
+    from maskwatch.watch.runner import watch
+
+    report = watch(config, engine=engine, address=address, duration=duration, verbose=not quiet)
+    if save_json is not None:
+        atomic_write_text(save_json, json.dumps(report, indent=2) + "\n")
+    if any(camera["error"] for camera in report["cameras"].values()):
+        raise typer.Exit(1)

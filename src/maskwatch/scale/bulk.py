@@ -119,7 +119,8 @@ class FaceLabeller:
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         from maskwatch.detect.outputs import image_result
-        from maskwatch.images import decode_image
+        from maskwatch.detections import rescaled
+        from maskwatch.images import DECODE_PIXELS, read_image
 
         rows: list[dict] = []
         for key, data, error in zip(*(batch.column(c).to_pylist() for c in ("key", "data", "error")), strict=True):
@@ -127,15 +128,17 @@ class FaceLabeller:
                 rows.append(error_row(key, error))
                 continue
             try:
-                rgb = decode_image(data, name=key)
-                detections = self.detector.process(rgb)
+                # As the local engine: large photos decoded reduced, boxes in the full image's pixels.
+                image = read_image(data, max_decoded=DECODE_PIXELS, name=key)
+                detections = rescaled(self.detector.process(image.rgb), image.scale)
             except MaskwatchError as exc:
                 rows.append(error_row(key, getattr(exc, "reason", str(exc))))
                 continue
             except Exception as exc:  # a file that breaks a library must not stop the archive
                 rows.append(error_row(key, f"{type(exc).__name__}: {exc}"))
                 continue
-            rows.extend(result_rows(image_result(key, rgb, detections, self.labels), self.labels))
+            result = image_result(key, (image.height, image.width), detections, self.labels)
+            rows.extend(result_rows(result, self.labels))
         return rows_table(rows, self.labels)
 
 

@@ -11,7 +11,8 @@ local engine through its multi-threaded detector and classifier, Ray through two
 local engine's CPU seconds per image give the per-core rate that the README's sizing uses.
 
 Table 2 (watch): N file streams at once (pans over different voc3 crowd photos, 640x480), the
-frames/s of each stream and of all together. Compare ratios within one run: the machine is shared.
+frames/s of each stream and of all together, and (local engine) the CPU ms per frame of the
+whole process, which sizes a deployment. Compare ratios within one run: the machine is shared.
 """
 
 from __future__ import annotations
@@ -103,9 +104,9 @@ def bench_watch(clips: list[Path], counts: list[int], engine: str, work: Path) -
     for count in counts:
         cameras = [{"name": f"cam{i}", "source": str(clips[i % len(clips)])} for i in range(count)]
         config = WatchConfig.model_validate({"cameras": cameras, "sink": {"jsonl": str(work / f"events{count}")}})
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds()
         report = watch(config, engine=engine, verbose=False)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu
         frames = [c["frames"] for c in report["cameras"].values()]
         errors = [c["error"] for c in report["cameras"].values() if c["error"]]
         if errors:
@@ -118,6 +119,7 @@ def bench_watch(clips: list[Path], counts: list[int], engine: str, work: Path) -
                 sum(frames),
                 f"{np.mean(per_stream):.1f}",
                 f"{sum(frames) / seconds:.1f}",
+                f"{cpu / sum(frames) * 1000:.0f}" if engine == "local" else "-",
                 report["sink"]["events"],
             ]
         )
@@ -151,7 +153,7 @@ def main() -> None:
         rows = [row for engine in engines for row in bench_watch(clips, counts, engine, work)]
         print_table(
             f"watch: N file streams at once, {args.frames} frames each, 640x480",
-            ["run", "streams", "frames", "fps per stream", "fps all streams", "events"],
+            ["run", "streams", "frames", "fps per stream", "fps all streams", "CPU ms/frame", "events"],
             rows,
         )
 

@@ -3,7 +3,7 @@
 The pipeline has two towers standing on the image helpers:
 
     images -> data -> models -> runs -> train -> evaluate -> export     (training side)
-    runtime -> detect -> video -> watch -> scale -> serve               (inference side)
+    runtime -> detect -> video -> scale -> watch -> serve               (inference side)
 
 A stage may import any stage before it in its own tower and anything of the other tower that
 does not lead back up its own (checked on the whole chain of imports, not just the first step).
@@ -22,7 +22,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "maskwatch"
 
 TOWERS = (
     ("images", "data", "models", "runs", "train", "evaluate", "export"),
-    ("runtime", "detect", "video", "watch", "scale", "serve"),
+    ("runtime", "detect", "video", "scale", "watch", "serve"),
 )
 
 #: Modules whose stage is not simply their first package name (exact module, or a package prefix).

@@ -7,7 +7,7 @@ Three lines for a beginner::
         print(face["label"], face["confidence"])
 
 The pipeline, one sub-package a stage: data -> models -> train -> evaluate -> export -> detect ->
-video -> watch (many cameras) -> scale (Ray) -> serve. Inference (`classifier`, `detect`) never
+video -> scale (Ray) -> watch (many cameras) -> serve. Inference (`classifier`, `detect`) never
 imports TensorFlow.
 """
 

@@ -48,6 +48,9 @@ UpscaleOpt = Annotated[
 TilesOpt = Annotated[
     int, typer.Option("--tiles", min=0, max=8, help="Also detect on an N x N grid of tiles (0 = off).")
 ]
+AddressOpt = Annotated[
+    str | None, typer.Option("--address", help="Ray cluster: auto or ray://HOST:PORT (default: start Ray here).")
+]
 MinFaceOpt = Annotated[float, typer.Option("--min-face", min=0.0, help="Ignore faces smaller than this (pixels).")]
 
 
@@ -76,9 +79,7 @@ def detect_command(
     engine: Annotated[
         str, typer.Option("--engine", help="local, or ray: Ray Data over this machine or a cluster (images).")
     ] = "local",
-    address: Annotated[
-        str | None, typer.Option("--address", help="Ray cluster: auto or ray://HOST:PORT (default: start Ray here).")
-    ] = None,
+    address: AddressOpt = None,
     save_parquet: Annotated[
         Path | None, typer.Option("--save-parquet", help="Ray engine: Parquet folder, one row per face (resumable).")
     ] = None,

@@ -1,4 +1,4 @@
-"""Scale out on Ray: bulk detection of photo archives (Ray Data) and many cameras (Ray actors).
+"""Scale out on Ray: bulk detection of photo archives (Ray Data); the Ray session helpers.
 
 >>> import maskwatch
 >>> results = maskwatch.detect("archive/", engine="ray", save_parquet="out/faces")   # local Ray
@@ -9,8 +9,8 @@ Needs the `cluster` extra (`pip install "maskwatch[cluster]"`); the core install
 Modules: `cluster` (start or join a Ray cluster, quietly), `inputs` (which files a source stands
 for, local or object store, through pyarrow filesystems), `rows` (the Parquet row schema: one
 row per face, one per image without a face, one per bad file), `store` (the Parquet output folder:
-parts written atomically, what is done already), `bulk` (the Ray Data pipeline), `streams` (one
-Ray actor per camera for `maskwatch watch --engine ray`).
+parts written atomically, what is done already), `bulk` (the Ray Data pipeline), `engine`
+(`maskwatch.detect(source, engine="ray")`). Many cameras on Ray: maskwatch.watch.actors.
 """
 
 from __future__ import annotations

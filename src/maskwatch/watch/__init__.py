@@ -6,7 +6,7 @@
 
 Modules: `config` (cameras.yaml), `stream` (one camera's pipeline in a thread, polled for events),
 `alerts` (the no-mask alert), `sinks` (JSON Lines files, webhook with retries), `runner` (watch()),
-`cli`. The Ray engine's actors are in maskwatch.scale.streams.
+`actors` (each stream a Ray actor: `--engine ray`), `cli`.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from maskwatch.detect.cli import AddressOpt
+
 
 def register(app: typer.Typer) -> None:
     app.command("watch")(watch_command)
@@ -18,9 +20,7 @@ def watch_command(
     engine: Annotated[
         str, typer.Option("--engine", help="local (threads of this process) or ray (one Ray actor per stream).")
     ] = "local",
-    address: Annotated[
-        str | None, typer.Option("--address", help="Ray cluster: auto or ray://HOST:PORT (default: start Ray here).")
-    ] = None,
+    address: AddressOpt = None,
     duration: Annotated[
         float | None, typer.Option("--duration", min=0.1, help="Stop after this many seconds (default: until Ctrl-C).")
     ] = None,

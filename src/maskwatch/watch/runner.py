@@ -1,7 +1,7 @@
 """`maskwatch watch cameras.yaml`: every camera of a deployment at once, events to one sink.
 
 One StreamWorker (one VideoPipeline) per camera: threads of this process with the local engine,
-Ray actors with `engine="ray"` (maskwatch.scale.streams: placed wherever the cluster has room,
+Ray actors with `engine="ray"` (maskwatch.watch.actors: placed wherever the cluster has room,
 restarted if their process dies). Either way this process polls the workers a few times a second
 and hands their events to the deployment's sink, so a slow webhook never reaches a camera.
 """
@@ -67,7 +67,7 @@ def watch(
     sink = EventSink(config.sink)
     try:
         if engine == "ray":
-            from maskwatch.scale.streams import RayStreams
+            from maskwatch.watch.actors import RayStreams
 
             with RayStreams.session(config, address) as streams:
                 _loop(streams, state, incarnations, sink, started, duration, verbose)

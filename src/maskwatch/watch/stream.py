@@ -1,7 +1,7 @@
 """One camera's pipeline, running in a thread of its own, polled for its events.
 
-The same class runs in the `watch` process (local engine) and as a Ray actor (maskwatch.scale.
-streams): it starts its stream in the constructor, so an actor Ray restarts after a crash simply
+The same class runs in the `watch` process (local engine) and as a Ray actor (maskwatch.watch.
+actors): it starts its stream in the constructor, so an actor Ray restarts after a crash simply
 opens its camera again. `poll()` hands over the events since the last poll (plain dicts, cheap to
 send between processes) and the stream's state; the caller owns the sink.
 """

@@ -39,7 +39,19 @@ from maskwatch.errors import ConfigError
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 #: VideoPipeline options a camera may set (the rest of the pipeline is not per camera).
 PIPELINE_OPTIONS = frozenset(
-    {"classify_every", "detect_size", "alpha", "margin", "patience", "lost_seconds", "queue_size", "threaded"}
+    {
+        "classify_every",
+        "min_confidence",
+        "adaptive",
+        "probe_every",
+        "detect_size",
+        "alpha",
+        "margin",
+        "patience",
+        "lost_seconds",
+        "queue_size",
+        "threaded",
+    }
 )
 #: MaskDetector options a camera may set.
 DETECTOR_OPTIONS = frozenset({"conf", "nms", "upscale", "tiles", "min_face", "model", "face_model"})

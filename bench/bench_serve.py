@@ -6,11 +6,13 @@ Starts the real server (`python -m maskwatch serve`) on 127.0.0.1 in a subproces
    count and a time limit); every answer must be 200 (the bar: zero errors);
 2. bad requests: a burst of refused uploads (junk, empty, decompression bomb, oversize) must all
    get their 4xx JSON and leave the server's memory flat;
-3. overload: many more clients than workers + queue; 503 + Retry-After answers are counted
-   separately (they are the server protecting itself, not errors);
-4. live: one WebSocket client streams 640x480 JPEG frames with backpressure (frames/s).
-
-Server RSS (from /proc) is printed before, between and after the phases.
+3. hostile: concurrent uploads of tiny PNGs that decode to 39.7 Mpx (just under the pixel limit);
+   server RSS is sampled every 20 ms: warm before, peak during, settled after;
+4. overload: 16 clients (4x the nominal ones) that retry as clients do: on 503 they sleep the
+   Retry-After the server sent (plus up to 10 % jitter) and send again. Goodput (200/s) is compared
+   with the nominal phase's; latency is that of the admitted request (p50/p99) and of the whole
+   exchange including retries;
+5. live: one WebSocket client streams 640x480 JPEG frames with backpressure (frames/s).
 
     python bench/bench_serve.py --clients 4 --requests 300 --workers 2
 """
@@ -21,6 +23,7 @@ import argparse
 import io
 import json
 import os
+import random
 import socket
 import statistics
 import struct
@@ -80,15 +83,23 @@ def start_server(port: int, workers: int, queue: int, model: str | None) -> subp
     raise SystemExit("server did not become ready in 180 s")
 
 
-def load_phase(base: str, images: list[tuple[str, bytes]], clients: int, requests: int, seconds: float) -> dict:
-    """`clients` threads share a budget of `requests` POSTs (and a time limit)."""
-    latencies: list[float] = []
+def load_phase(
+    base: str, images: list[tuple[str, bytes]], clients: int, requests: int, seconds: float, retry: bool = False
+) -> dict:
+    """`clients` threads share a budget of `requests` answered POSTs (and a time limit).
+
+    With `retry`, a 503 is not an answer: the client sleeps its Retry-After (+ up to 10 % jitter)
+    and sends the same image again, as HTTP client libraries that honour the header do.
+    """
+    latencies: list[float] = []  # the request that got the 200
+    exchanges: list[float] = []  # from the first attempt to the 200, retries included
     statuses: dict[int | str, int] = {}
     lock = threading.Lock()
     budget = iter(range(requests))
     stop_at = time.monotonic() + seconds
 
     def client(seed: int) -> None:
+        rng = random.Random(seed)
         with httpx.Client(base_url=base, timeout=120) as http:
             k = seed
             while time.monotonic() < stop_at:
@@ -97,16 +108,26 @@ def load_phase(base: str, images: list[tuple[str, bytes]], clients: int, request
                         return
                 name, data = images[k % len(images)]
                 k += clients
-                t0 = time.perf_counter()
-                try:
-                    status: int | str = http.post("/api/v1/detect", files={"file": (name, data)}).status_code
-                except httpx.HTTPError as exc:
-                    status = type(exc).__name__
-                elapsed = time.perf_counter() - t0
-                with lock:
-                    statuses[status] = statuses.get(status, 0) + 1
-                    if status == 200:
-                        latencies.append(elapsed)
+                first = time.perf_counter()
+                while True:
+                    t0 = time.perf_counter()
+                    wait = 0.0
+                    try:
+                        response = http.post("/api/v1/detect", files={"file": (name, data)})
+                        status: int | str = response.status_code
+                        if status == 503:
+                            wait = float(response.headers.get("retry-after", 1))
+                    except httpx.HTTPError as exc:
+                        status = type(exc).__name__
+                    elapsed = time.perf_counter() - t0
+                    with lock:
+                        statuses[status] = statuses.get(status, 0) + 1
+                        if status == 200:
+                            latencies.append(elapsed)
+                            exchanges.append(time.perf_counter() - first)
+                    if not (retry and status == 503) or time.monotonic() + wait >= stop_at:
+                        break
+                    time.sleep(wait * (1 + 0.1 * rng.random()))
 
     started = time.perf_counter()
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
@@ -116,7 +137,71 @@ def load_phase(base: str, images: list[tuple[str, bytes]], clients: int, request
         t.join()
     wall = time.perf_counter() - started
     done = sum(statuses.values())
-    return {"wall": wall, "done": done, "ok": statuses.get(200, 0), "statuses": statuses, "latencies": latencies}
+    return {
+        "wall": wall,
+        "done": done,
+        "ok": statuses.get(200, 0),
+        "statuses": statuses,
+        "latencies": latencies,
+        "exchanges": exchanges,
+    }
+
+
+class RssSampler:
+    """Samples a process's RSS every `interval` seconds in a thread; `peak` is the largest seen."""
+
+    def __init__(self, pid: int, interval: float = 0.02) -> None:
+        self.pid, self.interval, self.peak = pid, interval, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, rss_mb(self.pid))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def big_png(width: int, height: int) -> bytes:
+    """A real, flat PNG of width x height: ~130 kB that decode to width * height pixels."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (120, 130, 140)).save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def hostile_phase(base: str, pid: int, clients: int, per_client: int) -> dict:
+    """`clients` threads each POST `per_client` 39.7 Mpx PNGs at once; RSS sampled throughout."""
+    png = big_png(7000, 5670)
+    statuses: dict[int | str, int] = {}
+    lock = threading.Lock()
+
+    def client() -> None:
+        with httpx.Client(base_url=base, timeout=600) as http:
+            for _ in range(per_client):
+                try:
+                    status: int | str = http.post("/api/v1/detect", content=png).status_code
+                except httpx.HTTPError as exc:
+                    status = type(exc).__name__
+                with lock:
+                    statuses[status] = statuses.get(status, 0) + 1
+
+    started = time.perf_counter()
+    with RssSampler(pid) as sampler:
+        threads = [threading.Thread(target=client) for _ in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    return {"statuses": statuses, "peak": sampler.peak, "wall": time.perf_counter() - started, "bytes": len(png)}
 
 
 def png_declaring(width: int, height: int) -> bytes:
@@ -187,11 +272,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=120, help="nominal phase: time limit per round")
     parser.add_argument("--rounds", type=int, default=3, help="nominal phase split in rounds (RSS after each)")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--queue", type=int, default=None, help="default: enough for --clients (no 503 in phase 1)")
+    parser.add_argument("--queue", type=int, default=32, help="requests that may wait for a worker (server default)")
     parser.add_argument("--images", type=int, default=30, help="voc3 images cycled through")
     parser.add_argument("--bad", type=int, default=200, help="bad-request burst size")
+    parser.add_argument("--hostile-clients", type=int, default=4, help="concurrent 39.7 Mpx uploaders")
+    parser.add_argument("--hostile-requests", type=int, default=2, help="39.7 Mpx uploads per hostile client")
     parser.add_argument("--overload-clients", type=int, default=16)
-    parser.add_argument("--overload-requests", type=int, default=100)
+    parser.add_argument("--overload-requests", type=int, default=300)
     parser.add_argument("--live-frames", type=int, default=30)
     parser.add_argument("--model", default=None)
     args = parser.parse_args()
@@ -200,7 +287,7 @@ def main() -> None:
     if not files:
         raise SystemExit(f"no voc3 images under {SHARED / 'data'}")
     images = [(p.name, p.read_bytes()) for p in files]
-    queue = args.queue if args.queue is not None else max(0, args.clients - args.workers)
+    queue = args.queue
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = start_server(port, args.workers, queue, args.model)
@@ -223,7 +310,15 @@ def main() -> None:
         }
         bad = bad_phase(base, args.bad)
         rss["after bad"] = rss_mb(server.pid)
-        over = load_phase(base, images, args.overload_clients, args.overload_requests, args.seconds)
+        rss["before hostile"] = rss_mb(server.pid)
+        hostile = hostile_phase(base, server.pid, args.hostile_clients, args.hostile_requests)
+        rss["peak during hostile"] = hostile["peak"]
+        load_phase(base, images, 1, 6, 60)  # ordinary traffic again
+        time.sleep(2)
+        rss["after hostile"] = rss_mb(server.pid)
+        with RssSampler(server.pid) as over_rss:
+            over = load_phase(base, images, args.overload_clients, args.overload_requests, args.seconds, retry=True)
+        rss["peak during overload"] = over_rss.peak
         rss["after overload"] = rss_mb(server.pid)
         live = live_phase(port, live_frame(images), args.live_frames)
         rss["after live"] = rss_mb(server.pid)
@@ -237,6 +332,9 @@ def main() -> None:
 
     lat = nominal["latencies"]
     errors = nominal["done"] - nominal["ok"]
+    nominal_goodput = nominal["ok"] / nominal["wall"]
+    over_goodput = over["ok"] / over["wall"]
+    over_503 = over["statuses"].get(503, 0)
     print(f"\nmaskwatch serve benchmark  (cpu cores: {os.cpu_count()}, server workers: {args.workers}, queue: {queue})")
     print(f"{'phase':<30} {'value':>12}")
     print("-" * 43)
@@ -251,10 +349,18 @@ def main() -> None:
         ("errors (non-200)", f"{errors}  {nominal['statuses'] if errors else ''}".rstrip()),
         ("bad requests sent", f"{bad['count']}"),
         ("bad: wrong/no refusal", f"{bad['unexpected']}"),
-        ("overload clients", f"{args.overload_clients}"),
+        ("hostile uploads (39.7 Mpx)", f"{sum(hostile['statuses'].values())} x {hostile['bytes'] // 1024} kB"),
+        ("hostile answers", " ".join(f"{k}:{v}" for k, v in sorted(hostile["statuses"].items(), key=str))),
+        ("hostile wall s", f"{hostile['wall']:.1f}"),
+        ("overload clients (retrying)", f"{args.overload_clients}"),
         ("overload 200", f"{over['ok']}"),
-        ("overload 503 (busy)", f"{over['statuses'].get(503, 0)}"),
-        ("overload other", f"{over['done'] - over['ok'] - over['statuses'].get(503, 0)}"),
+        ("overload goodput /s", f"{over_goodput:.2f}"),
+        ("goodput overload/nominal", f"{over_goodput / nominal_goodput:.2f}"),
+        ("overload admitted p50 ms", f"{percentile(over['latencies'], 50) * 1000:.0f}"),
+        ("overload admitted p99 ms", f"{percentile(over['latencies'], 99) * 1000:.0f}"),
+        ("overload exchange p99 ms", f"{percentile(over['exchanges'], 99) * 1000:.0f}"),
+        ("overload 503 (busy)", f"{over_503}"),
+        ("overload other", f"{over['done'] - over['ok'] - over_503}"),
         ("live frames/s (1 client)", f"{live['fps']:.2f}"),
         ("live frame p50 ms", f"{live['p50']:.0f}"),
         ("server ready after all", "yes" if alive else "NO"),

@@ -210,7 +210,9 @@ def test_live_mode_draws_labelled_boxes(server, browser, camera_clip, artifacts_
             assert a > 0 and np.abs(np.array([r, g, b]) - COLOURS[det["label"]]).max() <= 8, (det, (r, g, b, a))
     fps = float(page.inner_text("#fps"))
     assert fps > 0
-    page.screenshot(path=str(artifacts_dir / "serve_live.png"))
+    # The chart of faces over time follows the answered frames.
+    assert int(page.get_attribute("#live-chart", "data-points")) >= 3
+    page.screenshot(path=str(artifacts_dir / "serve_live.png"), full_page=True)
     page.click("#stop")
     assert not errors, errors
     page.close()
@@ -252,14 +254,19 @@ def test_upload_mode_on_a_phone_screen(server, browser, data_dir: Path, artifact
     page.click("summary")
     page.fill("#token", TOKEN)
     page.dispatch_event("#token", "change")
-    page.set_input_files("#file", str(image))
-    page.click("#send")
-    page.wait_for_selector("#result-json:not([hidden])", timeout=60_000)
-    result = json.loads(page.inner_text("#result-json"))
+    page.set_input_files("#file", str(image))  # choosing the file starts detection: no click
+    page.wait_for_selector("#raw:not([hidden])", timeout=60_000)
+    result = json.loads(page.text_content("#result-json"))
     assert result["detections"] == api["detections"] and result["source"] == image.name
+    rows = page.eval_on_selector_all("#result-table tbody tr", "rows => rows.map(r => r.dataset.label)")
+    assert rows == [d["label"] for d in api["detections"]], "the table lists every face with its label"
     assert page.get_attribute("#download-media", "download") == f"{image.stem}_annotated.jpg"
     assert page.get_attribute("#download-json", "download") == f"{image.stem}.json"
     assert page.is_visible("#result-canvas")
+    # Scaled to the page: the picture is as wide as its column, not its pixel width.
+    shown = page.evaluate("document.querySelector('#result-canvas').getBoundingClientRect().width")
+    column = page.evaluate("document.querySelector('#result').clientWidth")
+    assert abs(shown - column) <= 1
     # Nothing wider than the phone screen.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(artifacts_dir / "serve_upload_phone.png"), full_page=True)
@@ -268,14 +275,16 @@ def test_upload_mode_on_a_phone_screen(server, browser, data_dir: Path, artifact
     clip = tmp_path / "street.mp4"
     write_clip(clip, image)
     page.set_input_files("#file", str(clip))
-    page.click("#send")
     page.wait_for_selector("#result-video:not([hidden])", timeout=90_000)
     assert page.get_attribute("#download-media", "download") == "street_annotated.mp4"
     assert page.get_attribute("#download-json", "download") == "street.jsonl"
-    video = json.loads(page.inner_text("#result-json"))
+    page.wait_for_selector("#raw:not([hidden])", timeout=30_000)
+    video = json.loads(page.text_content("#result-json"))
     assert video["frames"] == 8 and video["video_url"].endswith("annotated.mp4")
+    assert int(page.get_attribute("#upload-chart", "data-points")) == 8, "one chart point per frame"
     page.wait_for_function("document.querySelector('#result-video').readyState >= 1", timeout=30_000)
     assert page.evaluate("document.querySelector('#result-video').videoWidth") > 0  # the MP4 plays here
+    page.screenshot(path=str(artifacts_dir / "serve_upload_video_phone.png"), full_page=True)
 
     # Without the token the page says what to do instead of failing silently.
     page.fill("#token", "")
@@ -298,5 +307,34 @@ def test_docs_page_renders_the_openapi_definition(server, browser, artifacts_dir
     assert "Unable to render this definition" not in text
     assert "/api/v1/video" in text and "/api/v1/classify" in text
     page.screenshot(path=str(artifacts_dir / "serve_docs.png"))
+    assert not errors, errors
+    page.close()
+
+
+def test_upload_view_of_a_crowd_photo_on_a_desktop(server, browser, data_dir: Path, artifacts_dir: Path) -> None:
+    """The scene with the most faces: result fills the column, every face in the table, favicon set."""
+    from defusedxml import ElementTree as ET
+
+    xmls = sorted((data_dir / "voc3" / "annotations").glob("*.xml"))
+    crowd = max(xmls[:200], key=lambda x: len(ET.parse(x).getroot().findall("object")))
+    image = data_dir / "voc3" / "images" / f"{crowd.stem}.jpg"
+    base, _ = server
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(base + "/")
+    assert page.get_attribute("link[rel=icon]", "href") == "/favicon.ico"
+    page.click("#tab-upload")
+    page.click("summary")
+    page.fill("#token", TOKEN)
+    page.dispatch_event("#token", "change")
+    page.set_input_files("#file", str(image))
+    page.wait_for_selector("#raw:not([hidden])", timeout=60_000)
+    result = json.loads(page.text_content("#result-json"))
+    assert len(result["detections"]) >= 5, "the crowd scene should have many faces"
+    assert page.eval_on_selector_all("#result-table tbody tr", "rows => rows.length") == len(result["detections"])
+    shown = page.evaluate("document.querySelector('#result-canvas').getBoundingClientRect().width")
+    assert shown > 2 * result["width"] * 0.9 or shown >= 900, f"shown at {shown} px for a {result['width']} px photo"
+    page.screenshot(path=str(artifacts_dir / "serve_upload_crowd.png"), full_page=True)
     assert not errors, errors
     page.close()

@@ -12,7 +12,7 @@ Protocol (JSON text messages, frames as binary):
 
 The client sends the next frame only after an answer (backpressure), so a slow server lowers the
 frame rate instead of growing a queue; the server also processes one frame per connection at a time.
-Every message gets an answer (a text message other than ping/auth gets an `error`); after
+Every frame and ping gets an answer (a text message other than ping/auth gets an `error`); after
 `max_bad_frames` bad messages in a row the server closes with 1008 (policy violation), so a broken
 or hostile client cannot keep a connection busy. Query parameters other than `token` are refused
 at the handshake with HTTP 422, like wrong parameters on the REST routes.
@@ -116,6 +116,8 @@ async def live(ws: WebSocket) -> None:
             data = message.get("bytes")
             if data is None:
                 answer = _text_answer(message.get("text") or "")
+                if answer is None:
+                    continue
             else:
                 frame += 1
                 answer = await _answer(runtime, data, frame, labels)
@@ -132,8 +134,9 @@ async def live(ws: WebSocket) -> None:
         runtime.metrics.live_clients.dec()
 
 
-def _text_answer(text: str) -> dict:
-    """Text messages: ping gets pong, a repeated auth is ignored politely, anything else is an error."""
+def _text_answer(text: str) -> dict | None:
+    """Text messages: ping gets pong, an auth message (sent by clients even to an open server) is
+    taken silently (None: no answer), anything else is an error."""
     try:
         kind = json.loads(text).get("type") if text.lstrip().startswith("{") else None
     except ValueError:
@@ -141,7 +144,7 @@ def _text_answer(text: str) -> dict:
     if kind == "ping":
         return {"type": "pong"}
     if kind == "auth":
-        return {"type": "pong"}
+        return None
     return {
         "type": "error",
         "error": "bad_message",

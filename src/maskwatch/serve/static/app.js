@@ -41,27 +41,38 @@ function colourFor(label) {
   return FALLBACK_COLOURS[i % FALLBACK_COLOURS.length];
 }
 
-// Draw boxes and "label 0.97" captions; sx, sy map answer pixels to canvas pixels.
+const SHORT = { with_mask: "mask", without_mask: "no mask", mask_weared_incorrect: "incorrect" };
+
+// Draw boxes and captions; sx, sy map answer pixels to canvas pixels. The caption size follows
+// the face (a crowd of small faces gets small tags, never taller than half the box) and the
+// canvas (readable on a large one); tags stay inside the canvas. Faces too small for a readable
+// tag get only their coloured box; the table below lists every face.
 function drawDetections(ctx, detections, sx, sy) {
-  const line = Math.max(2, Math.round(ctx.canvas.width / 320));
+  const width = ctx.canvas.width, height = ctx.canvas.height;
+  const line = Math.max(1.5, Math.min(4, width / 400));
+  const maxFont = Math.max(12, Math.round(width / 60));
   ctx.lineWidth = line;
-  ctx.font = `${Math.max(12, Math.round(ctx.canvas.width / 45))}px system-ui, sans-serif`;
   ctx.textBaseline = "bottom";
-  for (const d of detections) {
+  detections.forEach((d, i) => {
     const [x1, y1, x2, y2] = d.box;
     const x = x1 * sx, y = y1 * sy, w = (x2 - x1) * sx, h = (y2 - y1) * sy;
     const colour = colourFor(d.label);
     ctx.strokeStyle = colour;
     ctx.strokeRect(x, y, w, h);
-    const caption = `${d.label ?? "face"} ${d.confidence !== undefined ? d.confidence.toFixed(2) : ""}`;
+    const size = Math.min(maxFont, Math.round(Math.max(w, h) * 0.45));
+    if (size < 9) return;
+    ctx.font = `${size}px system-ui, sans-serif`;
+    const name = w > size * 6 ? SHORT[d.label] ?? d.label : "";
+    const caption = `${i + 1}${name ? " " + name : ""}`;
     const tw = ctx.measureText(caption).width + 6;
-    const th = parseInt(ctx.font, 10) + 4;
-    const ty = y - th < 0 ? y + h + th : y;
+    const th = size + 4;
+    const tx = Math.min(Math.max(0, x - line / 2), width - tw);
+    const ty = y - th < 0 ? Math.min(height, y + h + th) : y;
     ctx.fillStyle = colour;
-    ctx.fillRect(x - line / 2, ty - th, tw, th);
+    ctx.fillRect(tx, ty - th, tw, th);
     ctx.fillStyle = "#000";
-    ctx.fillText(caption, x + 3 - line / 2, ty - 2);
-  }
+    ctx.fillText(caption, tx + 3, ty - 2);
+  });
 }
 
 function countLabels(detections) {
@@ -97,6 +108,9 @@ let running = false;
 let answered = 0;
 let answerTimes = [];
 let retryTimer = null;
+let liveHistory = []; // {t: seconds since start, counts} per answered frame, last LIVE_SPAN s
+let liveStart = null;
+const LIVE_SPAN = 60;
 
 function setStatus(text, state) {
   status.textContent = text;
@@ -173,6 +187,11 @@ function onAnswer(msg) {
       if (el) el.textContent = String(n);
     }
     drawLive(msg);
+    if (liveStart === null) liveStart = now;
+    const t = (now - liveStart) / 1000;
+    liveHistory.push({ t, counts: msg.counts });
+    liveHistory = liveHistory.filter((p) => t - p.t <= LIVE_SPAN);
+    drawCountChart($("live-chart"), liveHistory, labelSet, colourFor, { span: LIVE_SPAN });
     showDetectionList(detectionList, msg.detections);
     detectionList.dataset.frames = String(answered);
     sendFrame();
@@ -219,131 +238,3 @@ function sendFrame() {
 
 $("start").addEventListener("click", startLive);
 $("stop").addEventListener("click", stopLive);
-
-// ---------------------------------------------------------------- upload mode
-const uploadStatus = $("upload-status");
-const resultCanvas = $("result-canvas");
-const resultVideo = $("result-video");
-const resultJson = $("result-json");
-const downloadMedia = $("download-media");
-const downloadJson = $("download-json");
-let objectUrls = [];
-
-function setUploadStatus(text, isError = false) {
-  uploadStatus.textContent = text;
-  uploadStatus.classList.toggle("error", isError);
-}
-
-function keepUrl(blob) {
-  const url = URL.createObjectURL(blob);
-  objectUrls.push(url);
-  return url;
-}
-
-function resetResult() {
-  for (const url of objectUrls) URL.revokeObjectURL(url);
-  objectUrls = [];
-  for (const el of [resultCanvas, resultVideo, resultJson, downloadMedia, downloadJson]) el.hidden = true;
-  $("upload-counts").replaceChildren();
-}
-
-async function refusal(response) {
-  try {
-    const body = await response.json();
-    return `${body.detail} (${body.error}, HTTP ${response.status})`;
-  } catch {
-    return `HTTP ${response.status}`;
-  }
-}
-
-function showCounts(counts) {
-  $("upload-counts").replaceChildren(
-    ...Object.entries(counts).map(([label, n]) => {
-      const span = document.createElement("span");
-      span.className = `count ${label}`;
-      span.innerHTML = `<b></b> ${label.replaceAll("_", " ")}`;
-      span.querySelector("b").textContent = String(n);
-      return span;
-    }),
-  );
-}
-
-function stem(name) {
-  return name.replace(/\.[^.]+$/, "") || "upload";
-}
-
-async function uploadImage(file) {
-  const form = new FormData();
-  form.append("file", file);
-  const response = await fetch("/api/v1/detect", { method: "POST", headers: authHeaders(), body: form });
-  if (!response.ok) throw new Error(await refusal(response));
-  const result = await response.json();
-  const bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
-  resultCanvas.width = result.width;
-  resultCanvas.height = result.height;
-  const ctx = resultCanvas.getContext("2d");
-  ctx.drawImage(bitmap, 0, 0, result.width, result.height);
-  drawDetections(ctx, result.detections, 1, 1);
-  resultCanvas.hidden = false;
-  showCounts(countLabels(result.detections));
-  const jpeg = await new Promise((resolve) => resultCanvas.toBlob(resolve, "image/jpeg", 0.92));
-  downloadMedia.href = keepUrl(jpeg);
-  downloadMedia.download = `${stem(file.name)}_annotated.jpg`;
-  downloadMedia.hidden = false;
-  const json = JSON.stringify(result, null, 2);
-  downloadJson.href = keepUrl(new Blob([json + "\n"], { type: "application/json" }));
-  downloadJson.download = `${stem(file.name)}.json`;
-  downloadJson.textContent = "Download JSON";
-  downloadJson.hidden = false;
-  resultJson.textContent = json;
-  resultJson.hidden = false;
-  return `${result.detections.length} face(s) found`;
-}
-
-async function fetchBlob(url) {
-  const response = await fetch(url, { headers: authHeaders() });
-  if (!response.ok) throw new Error(await refusal(response));
-  return response.blob();
-}
-
-async function uploadVideo(file) {
-  const form = new FormData();
-  form.append("file", file);
-  const response = await fetch("/api/v1/video", { method: "POST", headers: authHeaders(), body: form });
-  if (!response.ok) throw new Error(await refusal(response));
-  const result = await response.json();
-  const [mp4, jsonl] = await Promise.all([fetchBlob(result.video_url), fetchBlob(result.jsonl_url)]);
-  resultVideo.src = keepUrl(mp4);
-  resultVideo.hidden = false;
-  downloadMedia.href = resultVideo.src;
-  downloadMedia.download = `${stem(file.name)}_annotated.mp4`;
-  downloadMedia.hidden = false;
-  downloadJson.href = keepUrl(jsonl);
-  downloadJson.download = `${stem(file.name)}.jsonl`;
-  downloadJson.textContent = "Download JSONL";
-  downloadJson.hidden = false;
-  showCounts(result.counts);
-  resultJson.textContent = JSON.stringify(result, null, 2);
-  resultJson.hidden = false;
-  return `${result.frames} frame(s) processed`;
-}
-
-$("upload-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const file = $("file").files[0];
-  if (!file) {
-    setUploadStatus("Choose an image or a short video first.", true);
-    return;
-  }
-  resetResult();
-  $("send").disabled = true;
-  const isVideo = file.type.startsWith("video/");
-  setUploadStatus(isVideo ? "Processing video… (this can take a while)" : "Detecting…");
-  try {
-    setUploadStatus(isVideo ? await uploadVideo(file) : await uploadImage(file));
-  } catch (err) {
-    setUploadStatus(err.message, true);
-  } finally {
-    $("send").disabled = false;
-  }
-});

@@ -121,6 +121,7 @@ class Run:
     """Per-frame ms and detections of one system on one clip in one round."""
 
     ms: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # CPU ms of the frame, all threads of the process
     faces: list[int] = field(default_factory=list)
     found: int = 0
     truth: int = 0
@@ -142,6 +143,7 @@ def run_peer(peer) -> Callable[[Clip, int], Run]:
             det = peer.process(frame.image)
             if i >= warmup:
                 out.ms.append(peer.last_ms)
+                out.cpu.append(peer.last_cpu_ms)
                 _score(out, clip, i, det.xyxy)
         return out
 
@@ -154,11 +156,12 @@ def run_process(detector) -> Callable[[Clip, int], Run]:
     def run(clip: Clip, warmup: int) -> Run:
         out = Run()
         for i, frame in enumerate(clip.frames):
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             det = detector.process(frame.image)
-            ms = (time.perf_counter() - started) * 1000
+            ms, cpu = (time.perf_counter() - started) * 1000, (time.process_time() - cpu) * 1000
             if i >= warmup:
                 out.ms.append(ms)
+                out.cpu.append(cpu)
                 _score(out, clip, i, det.xyxy)
         return out
 
@@ -175,13 +178,14 @@ def run_pipeline(make_pipeline: Callable) -> Callable[[Clip, int], Run]:
         i = 0
         try:
             while True:
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
                 result = next(results, None)
-                ms = (time.perf_counter() - started) * 1000
+                ms, cpu = (time.perf_counter() - started) * 1000, (time.process_time() - cpu) * 1000
                 if result is None:
                     break
                 if i >= warmup:
                     out.ms.append(ms)
+                    out.cpu.append(cpu)
                     _score(out, clip, i, result.detections.xyxy)
                 i += 1
         finally:
@@ -226,11 +230,20 @@ def build_systems(only: set[str] | None) -> tuple[dict[str, Callable], dict[str,
         runs["schedule"] = run_pipeline(lambda: VideoPipeline(detector, threaded=False, adaptive=False))
     if wanted("schedule+scale"):
         detector = video_detector(threads=THREADS, quiet=True)
-        runs["schedule+scale"] = run_pipeline(lambda: VideoPipeline(detector, threaded=False))
+        runs["schedule+scale"] = run_pipeline(lambda: VideoPipeline(detector, threaded=False, coast=False))
+    if wanted("+coast"):
+        detector = video_detector(threads=THREADS, quiet=True)
+        runs["+coast"] = run_pipeline(lambda: VideoPipeline(detector, threaded=False))
     if wanted("fast"):
-        fast = video_detector(classifier=FAST_MODEL or "fast", threads=THREADS, quiet=True)
-        runs["fast"] = run_pipeline(lambda: VideoPipeline(fast, threaded=False))
-        scorers["fast"] = StillStream(fast)
+        from maskwatch.errors import ModelFileError
+
+        try:
+            fast = video_detector(classifier=FAST_MODEL or "fast", threads=THREADS, quiet=True)
+        except ModelFileError as exc:
+            print(f"no fast rows: {exc}", file=sys.stderr)
+        else:
+            runs["fast"] = run_pipeline(lambda: VideoPipeline(fast, threaded=False))
+            scorers["fast"] = StillStream(fast)
     if wanted("image-default"):
         scorers["image-default"] = MaskDetector(threads=THREADS, quiet=True)
     return runs, scorers, closers
@@ -242,6 +255,7 @@ DESCRIPTIONS = {
     "video-before": "maskwatch video, settings before the fast path: classify every 3rd frame, full-size detection",
     "schedule": "+ classification schedule (new / unsure / disagreeing / every 10th frame), accurate model",
     "schedule+scale": "+ detector resolution per stream (detect_scale.py), accurate model",
+    "+coast": "+ small-face streams detected every other frame, tracks coasted between (coasting.py)",
     "fast": "maskwatch video fast path: schedule + per-stream resolution + the fast model",
     "image-default": "maskwatch image default (upscale 2x, accurate model)",
 }
@@ -321,6 +335,7 @@ def bench_video(clips: list[Clip], runs: dict[str, Callable], rounds: int, warmu
     )
     rows = []
     means: dict[tuple[str, str], float] = {}
+    cpus: dict[tuple[str, str], float] = {}
     faces: dict[tuple[str, str], float] = {}
     for clip in clips:
         peer = results.get((clip.name, "aizoo"))
@@ -336,6 +351,9 @@ def bench_video(clips: list[Clip], runs: dict[str, Callable], rounds: int, warmu
                 else []
             )
             found = sum(run.found for run in all_runs) / max(1, sum(run.truth for run in all_runs))
+            cpu = float(np.mean(np.concatenate([run.cpu for run in all_runs])))
+            cpus[(clip.name, name)] = cpu
+            cpu_ratio = float(np.mean(np.concatenate([p.cpu for p in peer]))) / cpu if peer else float("nan")
             rows.append(
                 [
                     clip.name,
@@ -346,13 +364,29 @@ def bench_video(clips: list[Clip], runs: dict[str, Callable], rounds: int, warmu
                     f"{1000 / mean:.0f}",
                     f"{ratio:.2f}",
                     " ".join(f"{x:.2f}" for x in round_ratios),
+                    f"{cpu:.2f}",
+                    f"{cpu_ratio:.2f}",
                     f"{faces[(clip.name, name)]:.1f}",
                     f"{found:.3f}",
                 ]
             )
     print_table(
-        f"Table 2. All {rounds} rounds: ms per frame, frames/s (1000 / mean ms), x the peer's frames/s",
-        ["clip", "system", "median", "p90", "mean", "fps", "x peer", "x peer per round", "faces/frame", "face recall"],
+        f"Table 2. All {rounds} rounds: wall ms per frame, frames/s (1000 / mean ms), x the peer's frames/s; "
+        "CPU ms per frame (all threads; steadier than wall time on a loaded machine) and its ratio",
+        [
+            "clip",
+            "system",
+            "median",
+            "p90",
+            "mean",
+            "fps",
+            "x peer",
+            "x peer per round",
+            "cpu ms",
+            "x peer cpu",
+            "faces/frame",
+            "face recall",
+        ],
         rows,
     )
     first, last = clips[0].name, clips[-1].name
@@ -366,7 +400,7 @@ def bench_video(clips: list[Clip], runs: dict[str, Callable], rounds: int, warmu
         ["system", f"faces/frame {first}", f"faces/frame {last}", "ms per extra face"],
         marginal,
     )
-    return {"means": means, "faces": faces}
+    return {"means": means, "cpus": cpus, "faces": faces}
 
 
 # --------------------------------------------------------------------------------------- accuracy
@@ -436,18 +470,30 @@ def bench_folder(folder: Path, limit: int) -> None:
     src.mkdir()
     for path in images:
         (src / path.name).symlink_to(path)
+    from maskwatch.detect import prefetch
+
     detector = MaskDetector(threads=THREADS, quiet=True)
     rows = []
-    started = time.perf_counter()
-    maskwatch.detect(src, detector=detector, save_dir=folder / "out_api", save_json=folder / "api.json", verbose=False)
-    wall = time.perf_counter() - started
-    rows.append(
-        [
-            "maskwatch.detect(FOLDER, save_dir, save_json)",
-            f"{len(images) / wall:.1f}",
-            f"{1000 * wall / len(images):.1f}",
-        ]
-    )
+    depth = prefetch.DEPTH
+    walls: dict[int, list[float]] = {0: [], depth: []}
+    for r in range(2):  # interleaved: one image at a time (before), decode + detect ahead (after)
+        for d in (0, depth) if r % 2 == 0 else (depth, 0):
+            prefetch.DEPTH = d
+            started = time.perf_counter()
+            maskwatch.detect(
+                src, detector=detector, save_dir=folder / f"out_{d}", save_json=folder / "a.json", verbose=False
+            )
+            walls[d].append(time.perf_counter() - started)
+    prefetch.DEPTH = depth
+    for d, label in ((0, "before: one image at a time"), (depth, f"after: decode + detect {depth} images ahead")):
+        wall = float(np.median(walls[d]))
+        rows.append(
+            [
+                f"maskwatch.detect(FOLDER, save_dir, save_json), {label}",
+                f"{len(images) / wall:.1f}",
+                f"{1000 * wall / len(images):.1f}",
+            ]
+        )
     # The same work, one stage at a time.
     stages = dict.fromkeys(("decode", "detect", "classify", "write"), 0.0)
     annotator = FrameAnnotator(detector.labels)
@@ -503,7 +549,9 @@ def main() -> None:
     global FAST_MODEL
     FAST_MODEL = args.fast_model
     held_out, _ = held_out_scenes(args.config)
-    runs, scorers, closers = build_systems(only)
+    runs, scorers, closers = {}, {}, []
+    if not (args.skip_video and args.skip_accuracy):
+        runs, scorers, closers = build_systems(only)
     print(
         f"{os.cpu_count()} CPUs, load avg {os.getloadavg()[0]:.1f} (shared machine: other jobs run), "
         f"opencv {cv2.__version__}, {THREADS} threads per system",

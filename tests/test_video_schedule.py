@@ -13,8 +13,10 @@ import numpy as np
 import pytest
 
 from maskwatch.data.voc import parse_voc_xml
+from maskwatch.detections import from_faces
 from maskwatch.images import load_image
 from maskwatch.video import process_video, video_detector
+from maskwatch.video.coasting import Coaster
 from maskwatch.video.demo import make_pan_clip
 from maskwatch.video.detect_scale import DetectScale
 from maskwatch.video.schedule import ClassifySchedule
@@ -54,15 +56,18 @@ def test_tracks_get_different_phases() -> None:
     assert sorted(first_due.values()) == [1, 2, 3, 4]
 
 
-def test_unsure_result_and_disagreement_trigger_reclassification_next_frame() -> None:
-    schedule = ClassifySchedule(every=10, min_confidence=0.8)
-    schedule.record(0, 10, UNSURE, 0)
-    assert schedule.due(1, np.array([10]))[0]
-    schedule.record(1, 10, SURE, 0)
-    assert not schedule.due(2, np.array([10]))[0]
+def test_disagreement_triggers_reclassification_next_frame_and_unsure_soon() -> None:
+    schedule = ClassifySchedule(every=10, min_confidence=0.8, retry=3)
+    schedule.record(0, 10, SURE, 0)
+    assert not schedule.due(1, np.array([10]))[0]
     # Confident raw "with_mask" but the smoothed track label is still "without_mask": check again.
-    schedule.record(2, 10, SURE, 1)
-    assert schedule.due(3, np.array([10]))[0]
+    schedule.record(1, 10, SURE, 1)
+    assert schedule.due(2, np.array([10]))[0]
+    schedule.record(2, 10, UNSURE, 0)  # unsure: again after `retry` frames, not after `every`
+    assert [bool(schedule.due(f, np.array([10]))[0]) for f in (3, 4, 5)] == [False, False, True]
+    schedule.record(5, 10, SURE, 0)
+    assert not any(schedule.due(f, np.array([10]))[0] for f in range(6, 15))
+    assert schedule.due(15, np.array([10]))[0]
     schedule.forget([10])
     assert 10 not in schedule
 
@@ -72,6 +77,8 @@ def test_schedule_rejects_bad_settings() -> None:
         ClassifySchedule(every=0)
     with pytest.raises(ValueError, match="min_confidence"):
         ClassifySchedule(min_confidence=1.5)
+    with pytest.raises(ValueError, match="retry"):
+        ClassifySchedule(retry=0)
 
 
 def test_detect_scale_shrinks_for_large_faces_and_probes_at_full_size() -> None:
@@ -89,6 +96,34 @@ def test_detect_scale_shrinks_for_large_faces_and_probes_at_full_size() -> None:
     tiny = DetectScale(min_face=24)
     tiny.observe(0, np.array([[10, 10, 22, 22]]), 1.0)
     assert tiny.scale(1, 640, 480) == 1.0  # 12 px faces: never shrunk
+
+
+def test_small_faces_are_detected_every_other_frame_between_probes() -> None:
+    policy = DetectScale(min_face=24, probe_every=30)
+    assert policy.detect_on(0, 640, 480)
+    policy.observe(0, np.array([[100, 100, 116, 116]]), 1.0)  # 16 px: the frame cannot shrink
+    assert [policy.detect_on(f, 640, 480) for f in range(1, 6)] == [False, True, False, True, False]
+    assert policy.detect_on(30, 640, 480)  # probes always run
+    large = DetectScale(min_face=24)
+    large.observe(0, np.array([[100, 100, 196, 196]]), 1.0)  # 96 px: shrink instead of skipping
+    assert all(large.detect_on(f, 640, 480) for f in range(1, 6))
+    off = DetectScale(min_face=24, coast=False)
+    off.observe(0, np.array([[100, 100, 116, 116]]), 1.0)
+    assert all(off.detect_on(f, 640, 480) for f in range(1, 6))
+
+
+def test_coasting_moves_confirmed_tracks_by_their_velocity() -> None:
+    coaster = Coaster()
+    for frame, x in ((0, 100.0), (2, 104.0)):  # track 7 moves 2 px per frame; -1 is never carried
+        faces = from_faces(np.array([[x, 50, x + 20, 70], [300, 50, 320, 70]]), np.array([0.9, 0.8]))
+        faces.tracker_id = np.array([7, -1])
+        coaster.remember(frame, faces)
+    moved = coaster.coast(3, 640, 480, known=lambda tid: True)
+    assert moved.tracker_id.tolist() == [7]
+    np.testing.assert_allclose(moved.xyxy[0], [106, 50, 126, 70])
+    assert len(coaster.coast(4, 640, 480, known=lambda tid: False)) == 0
+    coaster.forget([7])
+    assert len(Coaster().coast(0, 640, 480, known=lambda tid: True)) == 0
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 from maskwatch.detect.faces import DEFAULT_NMS, DEFAULT_SCORE, DEFAULT_TILES, DEFAULT_UPSCALE
-from maskwatch.errors import BadImageError, ConfigError, SourceError
+from maskwatch.errors import ConfigError, SourceError
 
 
 def _log(message: str, verbose: bool) -> None:
@@ -182,6 +182,7 @@ def _detect_images(parsed, detector, save_dir, save_json, save_csv, save_coco, w
         write_csv,
         write_json,
     )
+    from maskwatch.detect.prefetch import detect_ahead
     from maskwatch.detect.sources import list_images, relative_name
     from maskwatch.detections import rescaled
     from maskwatch.images import DECODE_PIXELS, read_image, save_image
@@ -200,18 +201,24 @@ def _detect_images(parsed, detector, save_dir, save_json, save_csv, save_coco, w
         from tqdm import tqdm
 
         progress = tqdm(files, desc="detect", unit="img", file=sys.stderr, leave=False, disable=None)
+    # Large photos are decoded reduced (memory follows DECODE_PIXELS, not the file); boxes are
+    # reported in the full image's pixels. Decoding and face detection run a few images ahead in a
+    # background thread while this one is labelled and written (detect/prefetch.py).
+    split = hasattr(detector, "detect_faces") and hasattr(detector, "classify")
+    prepared = detect_ahead(
+        progress,
+        lambda path: read_image(path, max_decoded=DECODE_PIXELS),
+        (lambda image: detector.detect_faces(image.rgb)) if split else (lambda image: None),
+    )
     try:
-        for path in progress:
-            try:
-                # Large photos are decoded reduced (memory follows DECODE_PIXELS, not the file);
-                # boxes are reported in the full image's pixels.
-                image = read_image(path, max_decoded=DECODE_PIXELS)
-            except BadImageError as exc:
-                skipped.append(str(exc))
-                _log(f"skipped {exc}", verbose)
+        for item in prepared:
+            path, image = item.path, item.image
+            if item.error is not None:
+                skipped.append(str(item.error))
+                _log(f"skipped {item.error}", verbose)
                 continue
             rgb = image.rgb
-            detections = detector.process(rgb)
+            detections = detector.classify(rgb, item.faces) if split else detector.process(rgb)
             full = rescaled(detections, image.scale)
             result = image_result(str(path), (image.height, image.width), full, detector.labels)
             results.append(result)
@@ -223,6 +230,7 @@ def _detect_images(parsed, detector, save_dir, save_json, save_csv, save_coco, w
                 if window is not None:
                     window.show(drawn, wait_ms=0)
     finally:
+        prepared.close()
         if window is not None:
             window.close()
     if save_json is not None:

@@ -11,7 +11,11 @@ faces are 120 px wide wastes most of its detector time at full resolution; a far
   least `min_face` px (faces are measured in full-frame pixels, so shrinking never feeds back);
   without any face the stream is watched at `empty_scale` (people appear large at a door);
 * scales are quantised to eighths (YuNet re-plans its input on every size change) and the long
-  side never goes below `min_side`.
+  side never goes below `min_side`;
+* when the faces are so small that the frame cannot be shrunk below `coast_scale`, the detector
+  is the frame's main cost and the faces, far from the camera, move little: with `coast=True`
+  it then runs on every other frame only (`detect_on`), and the pipeline carries the tracks on
+  in between (coasting.Coaster). Probe frames are always detected.
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ MIN_FACE = 24.0
 #: A full-resolution frame this often (30 = once a second at 30 fps).
 PROBE_EVERY = 30
 EMPTY_SCALE = 0.5
-MIN_SIDE = 160
+MIN_SIDE = 240
+#: At or above this scale the detector runs on every other frame (when coasting is on).
+COAST_SCALE = 0.75
 _STEP = 8
 
 
@@ -43,6 +49,8 @@ class DetectScale:
     probe_every: int = PROBE_EVERY
     empty_scale: float = EMPTY_SCALE
     min_side: int = MIN_SIDE
+    coast: bool = True
+    coast_scale: float = COAST_SCALE
     _next_probe: int = 0
     _smallest: float | None = None
     _seen: bool = False
@@ -63,6 +71,14 @@ class DetectScale:
         floor = min(1.0, self.min_side / max(1, max(width, height)))
         wanted = float(np.clip(wanted, floor, 1.0))
         return min(1.0, np.ceil(wanted * _STEP) / _STEP)
+
+    def detect_on(self, frame: int, width: int, height: int) -> bool:
+        """False when this frame may skip detection (coasting; see the module docstring)."""
+        if not self.coast or not self._seen or frame >= self._next_probe or self._smallest is None:
+            return True
+        if self.scale(frame, width, height) < self.coast_scale:
+            return True
+        return (self._next_probe - frame) % 2 == 0
 
     def observe(self, frame: int, boxes: np.ndarray, scale: float) -> None:
         """Faces found on `frame` (xyxy in full-frame px) when detected at `scale`."""

@@ -48,6 +48,7 @@ import supervision as sv
 from maskwatch.detect.outputs import FrameAnnotator
 from maskwatch.detections import FACE_SCORE, LABEL, LANDMARKS, PROBABILITIES
 from maskwatch.errors import SourceError
+from maskwatch.video.coasting import Coaster
 from maskwatch.video.detect_scale import DetectScale
 from maskwatch.video.events import Event, EventLog
 from maskwatch.video.schedule import EVERY, MIN_CONFIDENCE, ClassifySchedule
@@ -219,7 +220,9 @@ class VideoPipeline:
     video. Options: `classify_every` (1 = classify every face on every frame), `min_confidence`
     (a result below it is checked again on the next frame), `detect_size` (long side for face
     detection, None = native), `adaptive` (shrink further per stream when its faces are large,
-    with a full-size probe frame every `probe_every` frames; see detect_scale.py), `alpha` /
+    with a full-size probe frame every `probe_every` frames; see detect_scale.py), `coast` (with
+    `adaptive`: on streams of small faces detect every other frame and carry tracks on between,
+    see coasting.py), `alpha` /
     `margin` / `patience` (label smoothing, see tracking.LabelSmoother), `lost_seconds` (how long
     a track waits for its face to come back), `annotate` (draw boxes into FrameResult.annotated even when not saving),
     `threaded` (False runs every stage in the calling thread: simpler to debug, slower),
@@ -236,6 +239,7 @@ class VideoPipeline:
         min_confidence: float = MIN_CONFIDENCE,
         adaptive: bool = True,
         probe_every: int | None = None,
+        coast: bool = True,
         alpha: float = ALPHA,
         margin: float = MARGIN,
         patience: int = PATIENCE,
@@ -255,6 +259,7 @@ class VideoPipeline:
         self.detect_size = int(detect_size) if detect_size else None
         self.adaptive = bool(adaptive)
         self.probe_every = probe_every
+        self.coast = bool(coast)
         self._scale: DetectScale | None = None
         self.smoothing = {"alpha": alpha, "margin": margin, "patience": patience}
         self.lost_seconds = float(lost_seconds)
@@ -273,11 +278,13 @@ class VideoPipeline:
 
     # ----------------------------------------------------------------- stages (one frame each)
 
-    def _detect(self, rgb: np.ndarray, index: int = 0) -> sv.Detections:
-        """Faces in a frame; big frames (and frames of large faces) are shrunk for the detector, boxes scaled back."""
+    def _detect(self, rgb: np.ndarray, index: int = 0) -> sv.Detections | None:
+        """Faces in a frame (None: skipped, see coasting.py); frames are shrunk as the faces allow."""
         import cv2
 
         height, width = rgb.shape[:2]
+        if self._scale is not None and not self._scale.detect_on(index, width, height):
+            return None
         scale = 1.0
         if self.detect_size and max(height, width) > self.detect_size:
             scale = self.detect_size / max(height, width)
@@ -297,15 +304,23 @@ class VideoPipeline:
                 faces.data[LANDMARKS] = faces.data[LANDMARKS] / scale
         return faces
 
-    def _label(self, frame: Frame, faces: sv.Detections) -> tuple[sv.Detections, list[Event]]:
-        """Track, classify the faces that need it, smooth, emit events."""
+    def _label(self, frame: Frame, faces: sv.Detections | None) -> tuple[sv.Detections, list[Event]]:
+        """Track (or coast, when detection skipped this frame), classify the faces that need it, smooth, emit events."""
         t0, c0 = time.perf_counter(), time.thread_time()
-        faces = self._tracker.update(faces)
+        coasted = faces is None
+        if coasted:
+            height, width = frame.image.shape[:2]
+            faces = self._coaster.coast(frame.index, width, height, lambda tid: tid in self._smoother)
+        else:
+            faces = self._tracker.update(faces)
+            self._coaster.remember(frame.index, faces)
         t1, c1 = time.perf_counter(), time.thread_time()
         n = len(faces)
         ids = faces.tracker_id
         due = self._schedule.due(frame.index, ids)
         due |= np.array([int(t) < 0 or int(t) not in self._smoother for t in ids], dtype=bool)
+        if coasted:
+            due[:] = False  # coasted boxes are guesses: classify on the next detected frame
         raw = np.full((n, len(self.labels)), np.nan, dtype=np.float32)
         if due.any():
             subset = faces[due]
@@ -342,7 +357,9 @@ class VideoPipeline:
         # (and their smoothing state dropped) once the tracker cannot bring the same id back.
         gap = self._tracker.lost_frames + 2
         events += self._log.expire(frame.index, frame.time, gap)
-        self._schedule.forget(self._smoother.forget(frame.index, gap))
+        gone = self._smoother.forget(frame.index, gap)
+        self._schedule.forget(gone)
+        self._coaster.forget(gone)
         t3, c3 = time.perf_counter(), time.thread_time()
         self.timings.add("track", t1 - t0, c1 - c0)
         self.timings.add("classify", t2 - t1, c2 - c1)
@@ -388,7 +405,8 @@ class VideoPipeline:
         self._smoother = LabelSmoother(len(self.labels), **self.smoothing)
         self._schedule = ClassifySchedule(self.classify_every, self.min_confidence)
         probe = {"probe_every": self.probe_every} if self.probe_every else {}
-        self._scale = DetectScale(**probe) if self.adaptive else None
+        self._scale = DetectScale(coast=self.coast, **probe) if self.adaptive else None
+        self._coaster = Coaster()
         self._log = EventLog(self.labels)
         self.events = []
         self.warnings = []

@@ -5,9 +5,12 @@ face for the accurate model), and a tracked face rarely changes its mask state b
 So a face is classified
 
 * at once when it is new (no confirmed track yet, or a track never classified);
-* again on the next frame while its last result was unsure (top probability below
-  `min_confidence`) or disagreed with the track's smoothed label (someone pulling a mask down
-  shows up as a disagreement first; `LabelSmoother` needs `patience` measurements to switch);
+* again on the next frame when its last result disagreed with the track's smoothed label
+  (someone pulling a mask down shows up as a disagreement first; `LabelSmoother` needs `patience`
+  measurements to switch);
+* again after `retry` frames while its last result was unsure (top probability below
+  `min_confidence`): small, blurred or turned faces stay unsure for long, and re-running them on
+  every frame made a crowd cost as much as classifying everyone always;
 * otherwise every `every` frames, each track on its own phase (track id modulo `every`), so a
   crowd that appears at once is re-checked a slice at a time instead of all on one frame.
 
@@ -22,14 +25,15 @@ import numpy as np
 
 #: A confident track is classified again after this many frames (a third of a second at 30 fps).
 EVERY = 10
-#: Below this top probability a result is "unsure" and the face is classified again next frame.
+#: Below this top probability a result is "unsure" and the face is classified again after RETRY frames.
 MIN_CONFIDENCE = 0.8
+RETRY = 3
 
 
 @dataclass
 class _Last:
     frame: int  # the frame the schedule counts from (phase-shifted at the first classification)
-    sure: bool  # top probability >= min_confidence and the raw label agreed with the smoothed one
+    wait: int  # frames until the next classification is due
 
 
 @dataclass
@@ -46,6 +50,7 @@ class ClassifySchedule:
 
     every: int = EVERY
     min_confidence: float = MIN_CONFIDENCE
+    retry: int = RETRY
     _last: dict[int, _Last] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -53,6 +58,8 @@ class ClassifySchedule:
             raise ValueError(f"classify_every must be >= 1, got {self.every}")
         if not 0.0 <= self.min_confidence <= 1.0:
             raise ValueError(f"min_confidence must be in 0..1, got {self.min_confidence}")
+        if self.retry < 1:
+            raise ValueError(f"retry must be >= 1, got {self.retry}")
 
     def __contains__(self, track_id: int) -> bool:
         return int(track_id) in self._last
@@ -63,8 +70,8 @@ class ClassifySchedule:
         out = np.ones(len(ids), dtype=bool)
         for i, tid in enumerate(ids):
             last = self._last.get(int(tid)) if tid >= 0 else None
-            if last is not None and last.sure:
-                out[i] = frame - last.frame >= self.every
+            if last is not None:
+                out[i] = frame - last.frame >= last.wait
         return out
 
     def record(self, frame: int, track_id: int, probabilities: np.ndarray, label: int) -> None:
@@ -74,12 +81,15 @@ class ClassifySchedule:
             return
         probs = np.asarray(probabilities, dtype=np.float32).reshape(-1)
         top = int(probs.argmax())
-        sure = bool(probs[top] >= self.min_confidence and top == int(label))
-        start = frame
-        if tid not in self._last:
+        if top != int(label):
+            self._last[tid] = _Last(frame, 1)
+        elif probs[top] < self.min_confidence:
+            self._last[tid] = _Last(frame, min(self.retry, self.every))
+        elif tid not in self._last:
             # Spread tracks over the `every` phases: the first re-check comes 1..every frames later.
-            start = frame - (tid % self.every)
-        self._last[tid] = _Last(start, sure)
+            self._last[tid] = _Last(frame - (tid % self.every), self.every)
+        else:
+            self._last[tid] = _Last(frame, self.every)
 
     def forget(self, track_ids) -> None:
         """Drop the state of tracks that are gone."""

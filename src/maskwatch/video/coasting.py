@@ -1,0 +1,72 @@
+"""Faces on frames the detector skipped: each confirmed track moved on by its own recent velocity.
+
+When a stream's faces are small the detector has to look at the whole frame at full size, and it
+is then most of a frame's cost; those faces are far from the camera and move only a few pixels a
+frame. So on such streams the detector may run on every other frame only (detect_scale.DetectScale
+decides), and on the frames in between every confirmed track is carried on ("coasted") from its
+last box at its measured velocity: the same idea as a video analytics pipeline's inference
+interval with a tracker filling the gaps. Nothing is classified on a coasted frame; the track keeps
+its smoothed label, and faces due for classification are classified on the next detected frame.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import supervision as sv
+
+from maskwatch.detections import LANDMARKS, from_faces
+
+
+class Coaster:
+    """`remember(frame, faces)` after tracking a detected frame; `coast(frame, w, h)` on a skipped one."""
+
+    def __init__(self) -> None:
+        self._last: sv.Detections | None = None
+        self._last_frame = -1
+        self._seen: dict[int, tuple[np.ndarray, int]] = {}
+        self._velocity: dict[int, np.ndarray] = {}
+
+    def remember(self, frame: int, faces: sv.Detections) -> None:
+        """Tracked faces of a detected frame (tracker_id set; -1 faces are not carried on)."""
+        ids = faces.tracker_id if faces.tracker_id is not None else np.full(len(faces), -1)
+        for tid, box in zip(ids, faces.xyxy, strict=True):
+            tid = int(tid)
+            if tid < 0:
+                continue
+            previous = self._seen.get(tid)
+            if previous is not None and frame > previous[1]:
+                self._velocity[tid] = (box - previous[0]) / (frame - previous[1])
+            self._seen[tid] = (box.astype(np.float32).copy(), frame)
+        self._keep(frame, faces[ids >= 0] if len(faces) else faces)
+
+    def coast(self, frame: int, width: int, height: int, known) -> sv.Detections:
+        """The last frame's confirmed tracks moved on to `frame` (only ids for which `known(id)` is true)."""
+        last = self._last
+        if last is None or not len(last):
+            empty = from_faces(np.zeros((0, 4)), np.zeros(0))
+            empty.tracker_id = np.zeros(0, dtype=int)
+            return empty
+        keep = np.array([known(int(t)) for t in last.tracker_id], dtype=bool)
+        faces = last[keep]
+        steps = frame - self._last_frame
+        if len(faces) and steps > 0:
+            shift = np.stack([self._velocity.get(int(t), np.zeros(4, np.float32)) for t in faces.tracker_id]) * steps
+            faces.xyxy = faces.xyxy + shift.astype(np.float32)
+            if LANDMARKS in faces.data:
+                centre = (shift[:, 0:2] + shift[:, 2:4]) / 2
+                faces.data[LANDMARKS] = faces.data[LANDMARKS] + centre[:, None, :].astype(np.float32)
+            faces.xyxy[:, [0, 2]] = faces.xyxy[:, [0, 2]].clip(0, width)
+            faces.xyxy[:, [1, 3]] = faces.xyxy[:, [1, 3]].clip(0, height)
+            inside = (faces.xyxy[:, 2] - faces.xyxy[:, 0] >= 1) & (faces.xyxy[:, 3] - faces.xyxy[:, 1] >= 1)
+            faces = faces[inside]
+        self._keep(frame, faces)
+        return faces
+
+    def _keep(self, frame: int, faces: sv.Detections) -> None:
+        self._last = faces[np.arange(len(faces))] if len(faces) else faces
+        self._last_frame = frame
+
+    def forget(self, track_ids) -> None:
+        for tid in track_ids:
+            self._seen.pop(int(tid), None)
+            self._velocity.pop(int(tid), None)

@@ -98,18 +98,31 @@ def test_detect_scale_shrinks_for_large_faces_and_probes_at_full_size() -> None:
     assert tiny.scale(1, 640, 480) == 1.0  # 12 px faces: never shrunk
 
 
-def test_small_faces_are_detected_every_other_frame_between_probes() -> None:
+def test_steady_scenes_are_detected_every_other_frame_and_changes_every_frame() -> None:
     policy = DetectScale(min_face=24, probe_every=30)
-    assert policy.detect_on(0, 640, 480)
-    policy.observe(0, np.array([[100, 100, 116, 116]]), 1.0)  # 16 px: the frame cannot shrink
-    assert [policy.detect_on(f, 640, 480) for f in range(1, 6)] == [False, True, False, True, False]
-    assert policy.detect_on(30, 640, 480)  # probes always run
-    large = DetectScale(min_face=24)
-    large.observe(0, np.array([[100, 100, 196, 196]]), 1.0)  # 96 px: shrink instead of skipping
-    assert all(large.detect_on(f, 640, 480) for f in range(1, 6))
-    off = DetectScale(min_face=24, coast=False)
-    off.observe(0, np.array([[100, 100, 116, 116]]), 1.0)
-    assert all(off.detect_on(f, 640, 480) for f in range(1, 6))
+    face, other = [100, 100, 196, 196], [300, 100, 396, 196]
+
+    def step(frame: int, boxes: list) -> bool:
+        detect = policy.detect_on(frame, 640, 480)
+        if detect:
+            policy.observe(frame, np.array(boxes, dtype=np.float32).reshape(-1, 4), policy.scale(frame, 640, 480))
+        return detect
+
+    assert step(0, [face]) and step(1, [face])  # first frames: detected
+    assert [step(f, [face]) for f in range(2, 6)] == [False, True, False, True]  # steady: every other
+    assert step(6, [face]) is False
+    assert step(7, [face, other])  # a new face...
+    assert step(8, [face, other])  # ...brings detection back on every frame until steady again
+    assert step(9, [face, other]) is False
+    assert step(30, [face, other])  # probes always run
+    off = DetectScale(coast=False)
+    off.observe(0, np.array([face]), 1.0)
+    off.observe(1, np.array([face]), 0.5)
+    assert all(off.detect_on(f, 640, 480) for f in range(2, 6))
+    empty = DetectScale()
+    empty.observe(0, np.zeros((0, 4)), 1.0)
+    empty.observe(1, np.zeros((0, 4)), 0.5)
+    assert empty.detect_on(2, 640, 480)  # nobody there: keep looking on every frame
 
 
 def test_coasting_moves_confirmed_tracks_by_their_velocity() -> None:

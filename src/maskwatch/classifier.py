@@ -100,6 +100,13 @@ class _TFLiteBackend:
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
         self.batch = -1
+        # An int8 model exported by maskwatch takes uint8 pixels as they are (scale 1, zero 0):
+        # crops then go in without any float conversion (Classifier.prepare makes uint8 batches).
+        self.pixels_dtype = (
+            np.uint8
+            if self.input["dtype"] == np.uint8 and tuple(self.input["quantization"]) == (1.0, 0)
+            else np.float32
+        )
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         n = batch.shape[0]
@@ -111,7 +118,7 @@ class _TFLiteBackend:
             self.output = self.interpreter.get_output_details()[0]
             self.batch = n
         dtype = self.input["dtype"]
-        if dtype != np.float32:
+        if dtype != np.float32 and not (batch.dtype == np.uint8 and self.pixels_dtype == np.uint8):
             scale, zero = self.input["quantization"]
             info = np.iinfo(dtype)
             batch = np.clip(np.round(batch / scale + zero), info.min, info.max).astype(dtype)
@@ -168,6 +175,7 @@ class Classifier:
         threads = threads or min(4, os.cpu_count() or 1)
         backend = {"tflite": _TFLiteBackend, "onnx": _OnnxBackend, "keras": _KerasBackend}[self.runtime]
         self._run = backend(self.path, threads)
+        self._pixels = getattr(self._run, "pixels_dtype", np.float32)
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, threads: int | None = None) -> Classifier:
@@ -183,14 +191,20 @@ class Classifier:
         return self.info.input_size
 
     def prepare(self, faces: Sequence[np.ndarray]) -> np.ndarray:
-        """Resize RGB uint8 crops into one float32 batch (N, H, W, 3) in 0..255."""
-        return np.stack([resize_face(face, self.input_size) for face in faces]).astype(np.float32)
+        """Resize RGB uint8 crops into one batch (N, H, W, 3) in 0..255: each crop is resized once,
+        straight into the batch (uint8 for a model that takes uint8 pixels, float32 otherwise)."""
+        height, width = self.input_size
+        batch = np.empty((len(faces), height, width, 3), dtype=self._pixels)
+        for i, face in enumerate(faces):
+            batch[i] = resize_face(face, self.input_size)
+        return batch
 
     def predict_batch(self, batch: np.ndarray) -> np.ndarray:
-        """Probabilities for an already prepared float32 batch (N, H, W, 3)."""
+        """Probabilities for an already prepared batch (N, H, W, 3), float32 or uint8 pixels 0..255."""
         if batch.shape[0] == 0:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
-        return np.asarray(self._run(np.ascontiguousarray(batch, dtype=np.float32)), dtype=np.float32)
+        dtype = np.uint8 if batch.dtype == np.uint8 and self._pixels == np.uint8 else np.float32
+        return np.asarray(self._run(np.ascontiguousarray(batch, dtype=dtype)), dtype=np.float32)
 
     def predict(self, faces: Sequence[np.ndarray]) -> np.ndarray:
         """Class probabilities (N, n_classes) for RGB uint8 face crops of any size, in one batched call."""

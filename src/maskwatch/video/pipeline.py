@@ -49,7 +49,7 @@ from maskwatch.detect.outputs import FrameAnnotator
 from maskwatch.detections import FACE_SCORE, LABEL, LANDMARKS, PROBABILITIES
 from maskwatch.errors import SourceError
 from maskwatch.video.coasting import Coaster
-from maskwatch.video.detect_scale import DetectScale
+from maskwatch.video.detect_scale import DetectScale, shrink
 from maskwatch.video.events import Event, EventLog
 from maskwatch.video.schedule import EVERY, MIN_CONFIDENCE, ClassifySchedule
 from maskwatch.video.sources import Frame, FrameSource, open_source
@@ -280,24 +280,23 @@ class VideoPipeline:
 
     def _detect(self, rgb: np.ndarray, index: int = 0) -> sv.Detections | None:
         """Faces in a frame (None: skipped, see coasting.py); frames are shrunk as the faces allow."""
-        import cv2
-
         height, width = rgb.shape[:2]
-        if self._scale is not None and not self._scale.detect_on(index, width, height):
-            return None
         scale = 1.0
         if self.detect_size and max(height, width) > self.detect_size:
             scale = self.detect_size / max(height, width)
-        adaptive = self._scale.scale(index, width, height) if self._scale is not None else 1.0
+        capped = (round(width * scale), round(height * scale))  # what the detector would see at most
+        if self._scale is not None and not self._scale.detect_on(index, *capped):
+            return None
+        adaptive = self._scale.scale(index, *capped) if self._scale is not None else 1.0
         if scale * adaptive < 1.0:
             scale *= adaptive
             size = (max(1, round(width * scale)), max(1, round(height * scale)))
-            small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+            small = shrink(rgb, size)
             faces = self.detector.detect_faces(small)
         else:
             faces = self.detector.detect_faces(rgb)
         if self._scale is not None:
-            self._scale.observe(index, faces.xyxy / scale, adaptive)
+            self._scale.observe(index, faces.xyxy / adaptive, adaptive)  # in the capped frame's pixels
         if scale != 1.0 and len(faces):
             faces.xyxy = faces.xyxy / scale
             if LANDMARKS in faces.data:

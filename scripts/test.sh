@@ -5,4 +5,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh --dev
 export MASKWATCH_SHARED=${MASKWATCH_SHARED:-$(cd .. && pwd)/shared}
 export MASKWATCH_HOME=${MASKWATCH_HOME:-$MASKWATCH_SHARED/weights}
+# The whole run (no pytest arguments) also proves the core install on Python 3.11 and 3.12.
+if [ $# -eq 0 ]; then bash scripts/check_install.sh; fi
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -149,6 +149,27 @@ def test_offline_without_file_falls_back_to_yuface(
     assert len(notice) == 1 and "yuface" in notice[0]
 
 
+def test_without_the_yuface_wheel_yunet_is_the_detector(
+    home: Path, weights_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Python 3.12, macOS, ARM boards: yuface has no wheel there, so YuNet must do (and say so)."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "yuface", None)  # `import yuface` now raises ImportError
+    monkeypatch.setenv("MASKWATCH_OFFLINE", "1")
+    with pytest.raises(ModelFileError) as caught:
+        load_face_detector()
+    message = str(caught.value)
+    assert "downloads are off" in message and "yuface detector is not installed" in message
+    assert "MASKWATCH_HOME" in message
+    with pytest.raises(ModelFileError, match="not installed"):
+        load_face_detector("yuface")
+    cached = cache_path(YUNET)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.write_bytes((weights_dir / "face" / YUNET.file).read_bytes())
+    assert isinstance(load_face_detector(), YuNetDetector)
+
+
 def test_unreachable_download_falls_back_to_yuface(
     home: Path, monkeypatch: pytest.MonkeyPatch, silent_server: str, capsys: pytest.CaptureFixture
 ) -> None:

@@ -8,15 +8,18 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
-from skimage import data
+from PIL import Image
 
 from maskwatch.errors import MaskwatchError
 from maskwatch.images import resize_face
 from maskwatch.models import build_classifier, build_efficientnet_lite0, efficientnet_lite, set_trainable
+
+PHOTOS = Path(__file__).parent / "data"  # 224 px crops of two scikit-image sample photos (README there)
 
 CAT_IDS = {281, 282, 283, 284, 285}  # tabby, tiger cat, Persian, Siamese, Egyptian cat
 COFFEE_IDS = {504, 967, 968}  # coffee mug, espresso, cup
@@ -38,7 +41,12 @@ def imagenet_model():
 
 
 def test_imagenet_sanity_cat_and_coffee(imagenet_model):
-    x = np.stack([_center_crop(data.chelsea(), 224), _center_crop(data.coffee(), 224)])
+    x = np.stack(
+        [
+            _center_crop(np.asarray(Image.open(PHOTOS / f"{name}.jpg").convert("RGB")), 224)
+            for name in ("chelsea", "coffee")
+        ]
+    )
     probs = np.asarray(imagenet_model(x, training=False))
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-4)
     top5 = np.argsort(probs, axis=1)[:, ::-1][:, :5]

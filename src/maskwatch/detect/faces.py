@@ -309,7 +309,14 @@ class YuFaceDetector(_ScaledDetector):
         # waiting must be chosen before the runtime loads, i.e. before the first import.
         if "yuface" not in sys.modules:
             os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        import yuface  # noqa: F401  (fail here, not at the first image, when the wheel is missing)
+        try:  # fail here, not at the first image, when the wheel is missing
+            import yuface  # noqa: F401
+        except ImportError:
+            raise ModelFileError(
+                "the built-in yuface detector is not installed (its wheels exist for CPython 3.11 on x86-64 "
+                "Linux/Windows only); use YuNet: put face_detection_yunet_2023mar.onnx in MASKWATCH_HOME/face/ "
+                "or pass face_model=PATH"
+            ) from None
 
     def _raw(self, bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         import yuface
@@ -361,7 +368,11 @@ def load_face_detector(
     except ModelFileError as exc:
         if explicit:
             raise
+        try:
+            fallback = YuFaceDetector(**options)
+        except ModelFileError as missing:
+            raise ModelFileError(f"no face detector: YuNet face model unavailable ({exc}); {missing}") from None
         if not quiet:
             print(f"notice: YuNet face model unavailable ({exc}); using the built-in yuface detector", file=sys.stderr)
-        return YuFaceDetector(**options)
+        return fallback
     return YuNetDetector(path, **options)

@@ -16,8 +16,9 @@ import pytest
 
 from maskwatch.detect import model_cache
 from maskwatch.detect.faces import YuFaceDetector, YuNetDetector, load_face_detector
-from maskwatch.detect.model_cache import YUNET, cache_path, download_file, maskwatch_home, resolve_face_model
+from maskwatch.detect.model_cache import YUNET, cache_path, download_file, resolve_face_model
 from maskwatch.errors import ModelFileError
+from maskwatch.home import maskwatch_home
 
 
 @pytest.fixture(scope="module")

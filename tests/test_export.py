@@ -159,21 +159,6 @@ def test_export_refuses_bad_requests_before_writing(bundle, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_staged_file_keeps_the_old_file_when_writing_fails(tmp_path):
-    from maskwatch.export.staging import staged_file
-
-    target = tmp_path / "model.tflite"
-    target.write_bytes(b"old model")
-    with pytest.raises(RuntimeError), staged_file(target) as tmp:
-        tmp.write_bytes(b"half a mod")
-        raise RuntimeError("converter crashed")
-    assert target.read_bytes() == b"old model"
-    assert [p.name for p in tmp_path.iterdir()] == ["model.tflite"]
-    with staged_file(target) as tmp:
-        tmp.write_bytes(b"new model")
-    assert target.read_bytes() == b"new model"
-
-
 def test_export_cli_writes_the_requested_formats(bundle, tmp_path):
     from typer.testing import CliRunner
 

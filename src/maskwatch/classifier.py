@@ -76,7 +76,7 @@ def read_model_info(model_path: str | os.PathLike) -> ModelInfo:
 
 
 def write_model_info(model_path: str | os.PathLike, info: ModelInfo) -> Path:
-    from maskwatch.images import atomic_write_text
+    from maskwatch.atomic import atomic_write_text
 
     return atomic_write_text(sidecar_path(model_path), json.dumps(info.to_dict(), indent=2) + "\n")
 

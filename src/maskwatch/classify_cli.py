@@ -30,8 +30,8 @@ def classify_command(
     from rich.console import Console
     from rich.table import Table
 
+    from maskwatch.atomic import atomic_write_text
     from maskwatch.classify import classify_source, summarize
-    from maskwatch.images import atomic_write_text
 
     console = Console()
     run = classify_source(source, model, batch_size=batch_size)

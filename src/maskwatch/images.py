@@ -13,7 +13,6 @@ import logging
 import math
 import os
 import re
-import tempfile
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from maskwatch.atomic import atomic_write_bytes
 from maskwatch.errors import BadImageError
 
 #: Largest image accepted, in pixels (about 8K x 5K). Larger files are refused before decoding.
@@ -234,41 +234,6 @@ def iter_image_files(folder: str | os.PathLike, recursive: bool = True) -> Itera
     for path in sorted(root.glob(pattern)):
         if path.is_file() and is_image_path(path) and not any(p.startswith(".") for p in path.relative_to(root).parts):
             yield path
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _current_umask()
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write data to path through a temporary file in the same folder, then rename.
-
-    A crash mid-write leaves the old file (or nothing), never a half-written one.
-    """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; give the usual permissions
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Text version of atomic_write_bytes (UTF-8)."""
-    return atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def encode_jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:

@@ -22,8 +22,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from maskwatch.atomic import atomic_write_text
 from maskwatch.errors import ConfigError, ModelFileError
-from maskwatch.images import atomic_write_text
 
 if TYPE_CHECKING:
     from maskwatch.data import FaceDataset

@@ -33,9 +33,10 @@ from pathlib import Path
 
 import numpy as np
 
+from maskwatch.atomic import atomic_write_text
 from maskwatch.data.samples import DatasetError
 from maskwatch.errors import BadImageError
-from maskwatch.images import atomic_write_text, load_image, save_image
+from maskwatch.images import load_image, save_image
 
 log = logging.getLogger(__name__)
 
@@ -201,22 +202,22 @@ class NoseFinder:
     """
 
     def __init__(self, weights: str | os.PathLike, score: float = 0.6) -> None:
-        import cv2
+        from maskwatch.detect.faces import YuNetDetector
 
-        self._net = cv2.FaceDetectorYN.create(str(weights), "", (320, 320), score, 0.3, 50)
+        # The face is the whole crop: one pass at its own size, no enlarged pass or tiles.
+        self._detector = YuNetDetector(weights, score_threshold=score, upscale=1.0, tiles=0)
 
     def __call__(self, rgb: np.ndarray) -> tuple[float, float] | None:
         """(nose_y, mouth_y) of the most confident face, or None if no face is found."""
-        import cv2
+        from maskwatch.detections import FACE_SCORE, LANDMARKS
 
-        height, width = rgb.shape[:2]
-        self._net.setInputSize((width, height))
-        _, faces = self._net.detect(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-        if faces is None or len(faces) == 0:
+        faces = self._detector.detect(rgb)
+        if len(faces) == 0:
             return None
-        best = faces[int(np.argmax(faces[:, -1]))]
-        # columns: x, y, w, h, right eye xy, left eye xy, nose xy, right mouth xy, left mouth xy, score
-        return float(best[9]), float((best[11] + best[13]) / 2)
+        best = int(np.argmax(faces.data[FACE_SCORE]))
+        # landmarks: right eye, left eye, nose tip, right mouth corner, left mouth corner (x, y)
+        points = np.asarray(faces.data[LANDMARKS][best])
+        return float(points[2, 1]), float((points[3, 1] + points[4, 1]) / 2)
 
 
 def choose_shift(
@@ -304,8 +305,8 @@ def make_incorrect_dataset(
     """Write `out_dir/mask_weared_incorrect/*.jpg` and `out_dir/MANIFEST.csv`; return what was made.
 
     data_root: the folder holding MANIFEST.csv (paths in it are relative to it). face_weights:
-    YuNet ONNX file for nose landmarks; "auto" looks in $MASKWATCH_HOME/face and
-    /work/shared/weights/face, None disables landmarks. A pair that gives no usable mask is
+    YuNet ONNX file for nose landmarks; "auto" looks where detection does ($MASKWATCH_FACE_MODEL,
+    $MASKWATCH_HOME/face), None disables landmarks. A pair that gives no usable mask is
     skipped with a logged line naming the file, never an exception.
     """
     data_root = Path(data_root)
@@ -347,19 +348,21 @@ def _write_manifest(out_dir: Path, made: Sequence[Synthetic]) -> None:
 
 
 def _find_face_weights() -> Path | None:
-    candidates = [Path(os.environ.get("MASKWATCH_HOME", "~/.maskwatch")).expanduser() / "face"]
-    candidates.append(Path("/work/shared/weights/face"))
-    for folder in candidates:
-        path = folder / "face_detection_yunet_2023mar.onnx"
-        if path.is_file():
-            return path
-    log.info("YuNet weights not found; the mask shift ignores landmarks")
-    return None
+    """The YuNet file as detection finds it (MASKWATCH_FACE_MODEL, MASKWATCH_HOME), never downloaded."""
+    from maskwatch.detect.model_cache import resolve_face_model
+    from maskwatch.errors import ModelFileError
+
+    try:
+        return resolve_face_model(download=False, quiet=True)
+    except ModelFileError:
+        log.info("YuNet weights not found; the mask shift ignores landmarks")
+        return None
 
 
 def contact_sheet(paths: Sequence[str | os.PathLike], out: str | os.PathLike, cell: int = 128, cols: int = 8) -> Path:
     """A grid PNG of images (to look at what was generated)."""
-    from maskwatch.images import atomic_write_bytes, resize_face
+    from maskwatch.atomic import atomic_write_bytes
+    from maskwatch.images import resize_face
 
     cells = [resize_face(load_image(p), (cell, cell)) for p in paths]
     rows = -(-len(cells) // cols)

@@ -259,7 +259,7 @@ def evaluate_detection(
     if save_json is not None:
         import json
 
-        from maskwatch.images import atomic_write_text
+        from maskwatch.atomic import atomic_write_text
 
         atomic_write_text(save_json, json.dumps(report, indent=2) + "\n")
     return report

@@ -17,14 +17,15 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from maskwatch.atomic import AtomicFile
 from maskwatch.errors import ModelFileError
+from maskwatch.home import maskwatch_home, offline
 
 #: Seconds without any byte from the server before the download is abandoned.
 DOWNLOAD_TIMEOUT = 30.0
@@ -47,19 +48,6 @@ YUNET = ModelFile(
 )
 
 
-def maskwatch_home() -> Path:
-    """Where maskwatch keeps downloaded files: env MASKWATCH_HOME, else the per-user cache folder."""
-    override = os.environ.get("MASKWATCH_HOME")
-    if override:
-        return Path(override).expanduser()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-        return base / "maskwatch" / "Cache"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "maskwatch"
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "maskwatch"
-
-
 def cache_path(spec: ModelFile | None = None) -> Path:
     """`<home>/face/<file>`: where the cached copy of spec (default YuNet) lives, whether or not it exists."""
     spec = spec or YUNET
@@ -74,11 +62,6 @@ def sha256_of(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def offline() -> bool:
-    """True when env MASKWATCH_OFFLINE forbids downloads."""
-    return os.environ.get("MASKWATCH_OFFLINE", "").strip().lower() not in ("", "0", "false", "no")
-
-
 def download_file(
     url: str, target: str | os.PathLike, sha256: str, timeout: float = DOWNLOAD_TIMEOUT, quiet: bool = False
 ) -> Path:
@@ -91,12 +74,11 @@ def download_file(
     target.parent.mkdir(parents=True, exist_ok=True)
     if not quiet:
         print(f"downloading {url} -> {target}", file=sys.stderr)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    tmp = Path(tmp_name)
     digest = hashlib.sha256()
     started = time.monotonic()
     try:
-        with os.fdopen(fd, "wb") as out:
+        # AtomicFile: the partial or corrupt file is deleted on any error, never left as target.
+        with AtomicFile(target, "wb") as out:
             request = urllib.request.Request(url, headers={"User-Agent": "maskwatch"})
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 while True:
@@ -108,35 +90,22 @@ def download_file(
                     # The socket timeout bounds each read; this bounds a server that trickles bytes.
                     if time.monotonic() - started > 20 * timeout:
                         raise TimeoutError(f"download took longer than {20 * timeout:.0f} s")
-            out.flush()
-            os.fsync(out.fileno())
-        actual = digest.hexdigest()
-        if actual != sha256:
-            raise ModelFileError(
-                f"{url}: downloaded file has sha256 {actual}, expected {sha256}; the corrupt file was deleted"
-            )
-        os.replace(tmp, target)
-    except ModelFileError:
-        tmp.unlink(missing_ok=True)
-        raise
+            actual = digest.hexdigest()
+            if actual != sha256:
+                raise ModelFileError(
+                    f"{url}: downloaded file has sha256 {actual}, expected {sha256}; the corrupt file was deleted"
+                )
     except TimeoutError as exc:
-        tmp.unlink(missing_ok=True)
         raise ModelFileError(f"{url}: download timed out ({exc or f'no answer within {timeout:g} s'})") from None
     except urllib.error.HTTPError as exc:
-        tmp.unlink(missing_ok=True)
         raise ModelFileError(f"{url}: download failed (HTTP {exc.code} {exc.reason})") from None
     except urllib.error.URLError as exc:
-        tmp.unlink(missing_ok=True)
         reason = exc.reason
         if isinstance(reason, TimeoutError):
             raise ModelFileError(f"{url}: download timed out (no answer within {timeout:g} s)") from None
         raise ModelFileError(f"{url}: download failed ({reason})") from None
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise ModelFileError(f"{url}: download failed ({exc})") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return target
 
 

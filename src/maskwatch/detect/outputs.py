@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import supervision as sv
 
+from maskwatch.atomic import atomic_write_text
 from maskwatch.detections import LABEL, to_records
-from maskwatch.images import atomic_write_text
 
 #: Box colours per label (RGB hex): green / red / amber, the same in the web app.
 LABEL_COLORS = {

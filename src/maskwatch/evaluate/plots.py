@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from maskwatch.images import atomic_write_bytes
+from maskwatch.atomic import atomic_write_bytes
 
 
 def _save(fig, path: str | os.PathLike) -> Path:

@@ -11,7 +11,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from maskwatch.images import atomic_write_text
+from maskwatch.atomic import atomic_write_text
 
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.md"

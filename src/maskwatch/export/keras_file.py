@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from maskwatch.export.staging import staged_file
+from maskwatch.atomic import staged_path
 
 
 def export_keras(model, path: str | os.PathLike) -> Path:
     """Save `model` as a `.keras` archive at `path`, atomically."""
     path = Path(path)
-    with staged_file(path) as tmp:
+    with staged_path(path) as tmp:
         model.save(tmp)
     return path

@@ -13,8 +13,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from maskwatch.atomic import atomic_write_bytes
 from maskwatch.errors import MaskwatchError
-from maskwatch.images import atomic_write_bytes
 
 #: ONNX opset written (ONNX Runtime >= 1.14 runs it; tf2onnx 1.16+ writes it).
 OPSET = 17

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from maskwatch.atomic import staged_path
 from maskwatch.errors import MaskwatchError
-from maskwatch.export.staging import staged_file
 
 PRECISIONS = ("float32", "float16", "int8")
 
@@ -76,7 +76,7 @@ def export_tflite(
     """
     path = Path(path)
     options = converter_options(precision, representative)
-    with staged_file(path) as tmp:
+    with staged_path(path) as tmp:
         try:
             model.export(str(tmp), format="litert", verbose=False, **options)
         except (ValueError, RuntimeError, TypeError) as exc:

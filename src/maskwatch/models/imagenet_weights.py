@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from maskwatch.errors import ConfigError, MaskwatchError
+from maskwatch.home import offline
 
 KERAS_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
 MOBILENET_V2_ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
@@ -30,10 +31,6 @@ def keras_cache_dir() -> Path:
     if base.exists() and not os.access(base, os.W_OK):
         base = Path("/tmp/.keras")
     return base
-
-
-def offline() -> bool:
-    return os.environ.get("MASKWATCH_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def mobilenet_v2_file(alpha: float, size: tuple[int, int]) -> tuple[str, str, str | None]:

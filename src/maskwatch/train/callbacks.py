@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import sys
 import time
 from pathlib import Path
 
 import keras
 
+from maskwatch.atomic import staged_path
 from maskwatch.runs import RunState
 
 log = logging.getLogger("maskwatch.train")
@@ -25,9 +25,8 @@ log = logging.getLogger("maskwatch.train")
 
 def save_model_atomic(model, path: Path) -> None:
     """Save a .keras file through a temporary name, so a kill mid-write never leaves half a file."""
-    tmp = path.with_name(f".{path.stem}-partial.keras")
-    model.save(tmp)
-    os.replace(tmp, path)
+    with staged_path(path) as tmp:
+        model.save(tmp)
 
 
 def load_checkpoint(model, path: Path, with_optimizer: bool = False) -> None:

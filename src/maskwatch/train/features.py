@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from maskwatch.atomic import AtomicFile
+
 log = logging.getLogger("maskwatch.train")
 
 
@@ -69,8 +71,6 @@ def cached_features(
         except (OSError, ValueError) as exc:
             log.warning("%s: unreadable feature cache (%s); computing again", path, exc)
     features = compute_features(features_model, images, batch_size, desc=f"{split} features")
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
+    with AtomicFile(path, "wb") as handle:
         np.save(handle, features, allow_pickle=False)
-    os.replace(tmp, path)
     return features, path, False

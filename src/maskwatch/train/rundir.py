@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from maskwatch import runs
+from maskwatch.atomic import atomic_write_text
 from maskwatch.errors import ConfigError
-from maskwatch.images import atomic_write_text
 from maskwatch.runs import RunPaths, RunState
 from maskwatch.train.config import Config, ConfigSource, load_config, parse_override, resolve_paths, validate_for_run
 

@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from maskwatch.atomic import atomic_write_text
 from maskwatch.errors import ConfigError, MaskwatchError
-from maskwatch.images import atomic_write_text
 from maskwatch.runs import RunPaths, run_lock, write_split, write_summary
 from maskwatch.train.config import Config, ConfigSource
 from maskwatch.train.rundir import merge_overrides, prepare_run, run_logging

@@ -164,18 +164,13 @@ class _JsonLines:
     """JSON Lines output: atomic (temp + rename at close) for files, flushed line by line for live."""
 
     def __init__(self, path: str | os.PathLike, atomic: bool) -> None:
-        import tempfile
+        from maskwatch.atomic import AtomicFile
 
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.atomic = atomic
-        if atomic:
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-            self._tmp: Path | None = Path(tmp)
-            self._handle = os.fdopen(fd, "w", encoding="utf-8")
-        else:
-            self._tmp = None
-            self._handle = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 (closed in close())
+        self._file: AtomicFile | None = AtomicFile(self.path, "w") if atomic else None
+        self._handle = self._file.handle if self._file else open(self.path, "w", encoding="utf-8")  # noqa: SIM115
 
     def write(self, record: dict) -> None:
         self._handle.write(json.dumps(record, separators=(",", ":")) + "\n")
@@ -183,18 +178,17 @@ class _JsonLines:
             self._handle.flush()
 
     def close(self) -> Path:
+        if self._file is not None:
+            self._file.commit()
+            self._file = None
         self._handle.close()
-        if self._tmp is not None:
-            os.chmod(self._tmp, 0o644)
-            os.replace(self._tmp, self.path)
-            self._tmp = None
         return self.path
 
     def abort(self) -> None:
+        if self._file is not None:
+            self._file.abort()
+            self._file = None
         self._handle.close()
-        if self._tmp is not None:
-            self._tmp.unlink(missing_ok=True)
-            self._tmp = None
 
 
 class _End:

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
+from maskwatch.atomic import StagedPath
 from maskwatch.errors import MaskwatchError
 
 #: x264 quality (lower = better, 18 ~ visually lossless, 23 = x264 default) and speed preset.
@@ -26,16 +26,6 @@ CRF = 23
 PRESET = "veryfast"
 #: Time base for frames written with explicit times (live sources): milliseconds.
 _MS = Fraction(1, 1000)
-
-
-def _read_umask() -> int:
-    # os.umask can only be read by setting it; done once at import, not per file.
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _read_umask()
 
 
 class VideoWriter:
@@ -73,7 +63,7 @@ class VideoWriter:
         self.frames = 0
         self._container = None
         self._stream = None
-        self._tmp: Path | None = None
+        self._tmp: StagedPath | None = None
         self._size: tuple[int, int] | None = None
         self._last_pts = -1
         self._timed: bool | None = None
@@ -81,13 +71,9 @@ class VideoWriter:
     def _open(self, width: int, height: int) -> None:
         import av
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".tmp.mp4", dir=self.path.parent)
-        os.close(fd)
-        self._tmp = Path(tmp)
-        os.chmod(self._tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; the result is an ordinary file
+        self._tmp = StagedPath(self.path)
         try:
-            self._container = av.open(str(self._tmp), mode="w", format="mp4", options={"movflags": "+faststart"})
+            self._container = av.open(str(self._tmp.path), mode="w", format="mp4", options={"movflags": "+faststart"})
             stream = self._container.add_stream("libx264", rate=self.fps)
             stream.width, stream.height = width, height
             stream.pix_fmt = "yuv420p"
@@ -146,7 +132,7 @@ class VideoWriter:
                 self._container.mux(packet)
             self._container.close()
             self._container = None
-            os.replace(self._tmp, self.path)
+            self._tmp.commit()
             self._tmp = None
         except Exception:
             self._discard()
@@ -161,7 +147,7 @@ class VideoWriter:
                 self._container.close()
             self._container = None
         if self._tmp is not None:
-            self._tmp.unlink(missing_ok=True)
+            self._tmp.discard()
             self._tmp = None
 
     def abort(self) -> None:

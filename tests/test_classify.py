@@ -41,9 +41,9 @@ def test_one_image_gives_one_result_matching_the_classifier(bundle, model_path):
     results = maskwatch.classify(bundle.test_paths[0], model=model_path)
     assert len(results) == 1
     record = results[0]
-    assert set(record) == {"path", "label", "confidence", "probabilities"}
+    assert set(record) == {"source", "label", "confidence", "probabilities"}
     expected = Classifier.load(model_path).predict([load_image(bundle.test_paths[0])])[0]
-    assert record["path"] == bundle.test_paths[0]
+    assert record["source"] == bundle.test_paths[0]
     assert record["label"] == LABELS[int(expected.argmax())]
     assert record["confidence"] == pytest.approx(float(expected.max()), abs=1e-6)
     assert list(record["probabilities"]) == LABELS
@@ -55,7 +55,7 @@ def test_class_folders_get_true_labels_and_bad_files_are_skipped(class_folders, 
     assert run.labelled and run.labels == LABELS
     assert len(run.results) == 21
     assert sorted(p.rsplit("/", 1)[-1] for p, _ in run.skipped) == ["cut.jpg", "notes.jpg"]
-    truth = {r["path"]: r.get("true_label") for r in run.results}
+    truth = {r["source"]: r.get("true_label") for r in run.results}
     assert truth[str(class_folders / "unsorted.jpg")] is None
     for path, label in truth.items():
         if label is not None:

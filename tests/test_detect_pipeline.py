@@ -194,14 +194,21 @@ def test_folder_with_corrupt_file_continues_and_writes_all_outputs(
         assert float(row["x1"]) < float(row["x2"]) and float(row["y1"]) < float(row["y2"])
 
     coco = json.loads(coco_path.read_text())
-    assert len(coco) == faces
-    for item in coco:
-        assert set(item) == {"image_id", "category_id", "bbox", "score"}
+    assert set(coco) == {"images", "categories", "annotations"}
+    assert [(c["id"], c["name"]) for c in coco["categories"]] == list(enumerate(detector.labels, start=1))
+    assert [(i["id"], i["file_name"], i["width"], i["height"]) for i in coco["images"]] == [
+        (n, r["source"], r["width"], r["height"]) for n, r in enumerate(results, start=1)
+    ]
+    assert len(coco["annotations"]) == faces
+    assert [a["id"] for a in coco["annotations"]] == list(range(1, faces + 1))
+    for item in coco["annotations"]:
+        assert set(item) == {"id", "image_id", "category_id", "bbox", "area", "iscrowd", "score"}
         assert 1 <= item["image_id"] <= len(results)
         assert 1 <= item["category_id"] <= len(detector.labels)
         x, y, w, h = item["bbox"]
         source = results[item["image_id"] - 1]
         assert w > 0 and h > 0 and x + w <= source["width"] + 0.1 and y + h <= source["height"] + 0.1
+        assert item["area"] == pytest.approx(w * h, abs=0.1) and item["iscrowd"] == 0
         assert 0.0 <= item["score"] <= 1.0
 
 

@@ -26,6 +26,7 @@ from maskwatch.callable_module import make_callable
 from maskwatch.classifier import Classifier
 from maskwatch.errors import BadImageError, SourceError
 from maskwatch.images import DECODE_PIXELS, is_image_path, iter_image_files, read_image
+from maskwatch.records import crop_record
 
 log = logging.getLogger(__name__)
 
@@ -92,16 +93,7 @@ def classify_source(
     def flush() -> None:
         probs = classifier.predict([face for _, face in batch])
         for (i, _), row in zip(batch, probs, strict=True):
-            best = int(row.argmax())
-            record = {
-                "path": str(files[i]),
-                "label": labels[best],
-                "confidence": float(row[best]),
-                "probabilities": {label: float(p) for label, p in zip(labels, row, strict=True)},
-            }
-            if truth[i] is not None:
-                record["true_label"] = truth[i]
-            run.results.append(record)
+            run.results.append(crop_record(str(files[i]), row, labels, decimals=None, true_label=truth[i]).to_dict())
         batch.clear()
 
     for item in _load_all(files, run.skipped):

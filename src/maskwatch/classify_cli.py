@@ -48,7 +48,7 @@ def classify_command(
     for label in run.labels if show_probs else []:
         table.add_column(f"p({label})", justify="right")
     for record in run.results[:max_rows]:
-        path = Path(record["path"])
+        path = Path(record["source"])
         name = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
         wrong = run.labelled and record.get("true_label") not in (None, record["label"])
         label = f"[red]{record['label']}[/red]" if wrong else record["label"]

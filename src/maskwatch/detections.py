@@ -4,7 +4,8 @@ Face detection fills `xyxy` plus `data["face_score"]` and `data["landmarks"]` (N
 left eye, nose tip, right and left mouth corner, as YuNet gives them). Classification adds
 `class_id`, `confidence` (probability of the chosen class), `data["class_name"]` (the label, which
 supervision's annotators print) and `data["probabilities"]` (N, n_classes). Tracking adds
-`tracker_id`. Sinks and the web API turn it into plain records with `to_records`.
+`tracker_id`. What leaves the process is built from it by `maskwatch.records` (one schema for the
+web API and every writer).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ FACE_SCORE = "face_score"
 LANDMARKS = "landmarks"
 LABEL = "class_name"
 PROBABILITIES = "probabilities"
+#: video: this frame's classifier output before smoothing (NaN rows where a face was not re-classified)
+RAW_PROBABILITIES = "raw_probabilities"
 
 
 def from_faces(boxes: np.ndarray, scores: np.ndarray, landmarks: np.ndarray | None = None) -> sv.Detections:
@@ -53,23 +56,3 @@ def rescaled(detections: sv.Detections, scale: float) -> sv.Detections:
     if LANDMARKS in detections.data:
         out.data[LANDMARKS] = (np.asarray(detections.data[LANDMARKS]) / scale).astype(np.float32)
     return out
-
-
-def to_records(detections: sv.Detections, labels: Sequence[str]) -> list[dict]:
-    """JSON-ready records: box, label, confidence, face_score, probabilities (and track_id if tracked)."""
-    records = []
-    probs = detections.data.get(PROBABILITIES)
-    face_scores = detections.data.get(FACE_SCORE)
-    for i in range(len(detections)):
-        record: dict = {"box": [round(float(v), 1) for v in detections.xyxy[i]]}
-        if probs is not None and detections.class_id is not None:
-            record["label"] = str(labels[int(detections.class_id[i])])
-            record["confidence"] = round(float(detections.confidence[i]), 4)
-        if face_scores is not None:
-            record["face_score"] = round(float(face_scores[i]), 4)
-        if probs is not None:
-            record["probabilities"] = {str(lab): round(float(p), 4) for lab, p in zip(labels, probs[i], strict=True)}
-        if detections.tracker_id is not None:
-            record["track_id"] = int(detections.tracker_id[i])
-        records.append(record)
-    return records

@@ -25,7 +25,8 @@ import numpy as np
 import supervision as sv
 
 from maskwatch.atomic import atomic_write_text
-from maskwatch.detections import LABEL, to_records
+from maskwatch.detections import LABEL
+from maskwatch.records import ImageRecord, coco_document, csv_columns, csv_rows, image_record
 
 #: Box colours per label (RGB hex): green / red / amber, the same in the web app.
 LABEL_COLORS = {
@@ -99,87 +100,33 @@ class FrameAnnotator:
 def image_result(
     source: str, rgb: np.ndarray | tuple[int, int], detections: sv.Detections, labels: Sequence[str]
 ) -> dict:
-    """The JSON record of one image (see the module docstring); rgb may be the image or its (height, width)."""
-    height, width = rgb if isinstance(rgb, tuple) else rgb.shape[:2]
-    return {"source": source, "width": int(width), "height": int(height), "detections": to_records(detections, labels)}
+    """The JSON record of one image (`maskwatch.records.ImageRecord`); rgb may be the image or its (height, width)."""
+    size = rgb if isinstance(rgb, tuple) else rgb.shape[:2]
+    return image_record(source, size, detections, labels).to_dict()
 
 
-def write_json(results: list[dict], path: str | os.PathLike) -> Path:
+def _images(results: Sequence[dict | ImageRecord]) -> list[ImageRecord]:
+    """Results as ImageRecords: a dict that does not fit the schema is refused before anything is written."""
+    return [r if isinstance(r, ImageRecord) else ImageRecord.model_validate(r) for r in results]
+
+
+def write_json(results: Sequence[dict | ImageRecord], path: str | os.PathLike) -> Path:
     """The list of image results, as returned by detect()."""
-    return atomic_write_text(path, json.dumps(results, indent=2) + "\n")
+    return atomic_write_text(path, json.dumps([r.to_dict() for r in _images(results)], indent=2) + "\n")
 
 
-def csv_columns(labels: Sequence[str]) -> list[str]:
-    return [
-        "source",
-        "width",
-        "height",
-        "face",
-        "x1",
-        "y1",
-        "x2",
-        "y2",
-        "label",
-        "confidence",
-        "face_score",
-        *(f"p_{label}" for label in labels),
-    ]
-
-
-def write_csv(results: list[dict], path: str | os.PathLike, labels: Sequence[str]) -> Path:
+def write_csv(results: Sequence[dict | ImageRecord], path: str | os.PathLike, labels: Sequence[str]) -> Path:
     """One row per face (images without faces have no row); probabilities as p_<label> columns."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(csv_columns(labels))
-    for result in results:
-        for i, face in enumerate(result["detections"]):
-            probs = face.get("probabilities", {})
-            writer.writerow(
-                [
-                    result["source"],
-                    result["width"],
-                    result["height"],
-                    i,
-                    *face["box"],
-                    face.get("label", ""),
-                    face.get("confidence", ""),
-                    face.get("face_score", ""),
-                    *(probs.get(label, "") for label in labels),
-                ]
-            )
+    writer.writerows(csv_rows(_images(results), labels))
     return atomic_write_text(path, buffer.getvalue())
 
 
-def detection_score(face: dict) -> float:
-    """Ranking score of a labelled face: P(face) x P(label | face).
-
-    Multiplying in the detector's face score puts doubtful boxes behind sure ones with the same
-    label probability, which is what an AP ranking needs.
-    """
-    return float(face.get("face_score", 1.0)) * float(face.get("confidence", 1.0))
-
-
-def coco_results(results: list[dict], labels: Sequence[str]) -> list[dict]:
-    """COCO "results" records: image_id = 1-based position of the image in results,
-    category_id = 1-based position of the label in the model's labels, bbox = [x, y, w, h]."""
-    records = []
-    categories = {label: i + 1 for i, label in enumerate(labels)}
-    for image_id, result in enumerate(results, start=1):
-        for face in result["detections"]:
-            x1, y1, x2, y2 = face["box"]
-            records.append(
-                {
-                    "image_id": image_id,
-                    "category_id": categories[face["label"]],
-                    "bbox": [round(x1, 1), round(y1, 1), round(x2 - x1, 1), round(y2 - y1, 1)],
-                    "score": round(detection_score(face), 4),
-                }
-            )
-    return records
-
-
-def write_coco(results: list[dict], path: str | os.PathLike, labels: Sequence[str]) -> Path:
-    return atomic_write_text(path, json.dumps(coco_results(results, labels)) + "\n")
+def write_coco(results: Sequence[dict | ImageRecord], path: str | os.PathLike, labels: Sequence[str]) -> Path:
+    """A COCO detection file with images, categories and scored annotations (records.coco_document)."""
+    return atomic_write_text(path, json.dumps(coco_document(_images(results), labels)) + "\n")
 
 
 def annotated_path(save_dir: str | os.PathLike, relative: Path) -> Path:

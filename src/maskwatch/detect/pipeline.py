@@ -23,7 +23,7 @@ from maskwatch.detect.faces import (
     FaceDetector,
     load_face_detector,
 )
-from maskwatch.detections import to_records, with_classes
+from maskwatch.detections import with_classes
 from maskwatch.images import crop_box
 
 
@@ -105,7 +105,9 @@ class MaskDetector:
 
     def records(self, detections: sv.Detections) -> list[dict]:
         """JSON-ready dicts: box, label, confidence, face_score, probabilities."""
-        return to_records(detections, self.labels)
+        from maskwatch.records import face_records
+
+        return [face.to_dict() for face in face_records(detections, self.labels)]
 
 
 #: How a VOC-annotated face box sits relative to YuNet's box for the same face, measured on 676

@@ -107,13 +107,7 @@ def classify_job(engine: Engine, data: bytes, source: str, max_pixels: int) -> d
     if engine.classifier is None:
         raise RuntimeError("this server's engine has no classifier")
     rgb = decode_image(data, name=source, max_pixels=max_pixels)
+    from maskwatch.records import crop_record
+
     probs = engine.classifier.predict([rgb])[0]
-    best = int(np.argmax(probs))
-    return {
-        "source": source,
-        "width": int(rgb.shape[1]),
-        "height": int(rgb.shape[0]),
-        "label": engine.labels[best],
-        "confidence": round(float(probs[best]), 4),
-        "probabilities": {label: round(float(p), 4) for label, p in zip(engine.labels, probs, strict=True)},
-    }
+    return crop_record(source, probs, engine.labels, width=int(rgb.shape[1]), height=int(rgb.shape[0])).to_dict()

@@ -46,8 +46,9 @@ import numpy as np
 import supervision as sv
 
 from maskwatch.detect.outputs import FrameAnnotator
-from maskwatch.detections import FACE_SCORE, LABEL, LANDMARKS, PROBABILITIES
+from maskwatch.detections import LABEL, LANDMARKS, PROBABILITIES, RAW_PROBABILITIES
 from maskwatch.errors import SourceError
+from maskwatch.records import FrameRecord, face_records
 from maskwatch.video.coasting import Coaster
 from maskwatch.video.detect_scale import DetectScale, shrink
 from maskwatch.video.events import Event, EventLog
@@ -65,7 +66,6 @@ CLASSIFY_EVERY = EVERY
 QUEUE_SIZE = 4
 #: OpenCV threads during a threaded run (see VideoPipeline); bench/bench_video.py compares.
 OPENCV_THREADS = 1
-RAW_PROBABILITIES = "raw_probabilities"
 CLASSIFIED = "classified"
 
 STAGES = ("decode", "detect", "track", "classify", "smooth", "annotate", "encode", "json")
@@ -96,32 +96,13 @@ class FrameResult:
         return self.frame.time
 
     def records(self) -> list[dict]:
-        """One dict per face: track_id, box, label, confidence, probabilities, raw_probabilities, face_score."""
-        det = self.detections
-        out = []
-        raw = det.data.get(RAW_PROBABILITIES)
-        scores = det.data.get(FACE_SCORE)
-        for i in range(len(det)):
-            track_id = int(det.tracker_id[i]) if det.tracker_id is not None else -1
-            record = {
-                "track_id": track_id if track_id >= 0 else None,
-                "box": [round(float(v), 1) for v in det.xyxy[i]],
-                "label": str(det.data[LABEL][i]),
-                "confidence": round(float(det.confidence[i]), 4),
-                "probabilities": _prob_dict(self.labels, det.data[PROBABILITIES][i]),
-                "raw_probabilities": None if raw is None or np.isnan(raw[i]).any() else _prob_dict(self.labels, raw[i]),
-                "face_score": round(float(scores[i]), 4) if scores is not None else None,
-            }
-            out.append(record)
-        return out
+        """One dict per face: track_id, box, label, confidence, face_score, probabilities, raw_probabilities."""
+        return [face.to_dict() for face in face_records(self.detections, self.labels, video=True)]
 
     def to_dict(self) -> dict:
-        """The JSON Lines record of this frame: {"type": "frame", "frame", "time", "detections": [...]}."""
-        return {"type": "frame", "frame": self.index, "time": round(self.time, 3), "detections": self.records()}
-
-
-def _prob_dict(labels: list[str], probs: np.ndarray) -> dict[str, float]:
-    return {label: round(float(p), 4) for label, p in zip(labels, probs, strict=True)}
+        """The JSON Lines record of this frame (`maskwatch.records.FrameRecord`)."""
+        faces = face_records(self.detections, self.labels, video=True)
+        return FrameRecord(frame=self.index, time=round(self.time, 3), detections=faces).model_dump(mode="json")
 
 
 @dataclass

@@ -4,36 +4,17 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from maskwatch.records import CropRecord, ImageRecord
+
 
 class ErrorBody(BaseModel):
     error: str = Field(description="short machine-readable code, e.g. body_too_large, unsupported_media_type")
     detail: str = Field(description="what went wrong and what to change")
 
 
-class Detection(BaseModel):
-    box: list[float] = Field(description="face box x1, y1, x2, y2 in pixels of the uploaded image")
-    label: str = Field(description="with_mask, without_mask or mask_weared_incorrect (the model's label set)")
-    confidence: float = Field(description="probability of `label`")
-    face_score: float = Field(description="face detector score")
-    probabilities: dict[str, float] = Field(description="probability of every label")
-
-
-class ImageResult(BaseModel):
-    """Same shape as one image in `maskwatch detect --save-json`."""
-
-    source: str
-    width: int
-    height: int
-    detections: list[Detection]
-
-
-class ClassifyResult(BaseModel):
-    source: str
-    width: int
-    height: int
-    label: str
-    confidence: float
-    probabilities: dict[str, float]
+# The records every writer uses (maskwatch.records): an API answer is what `--save-json` writes.
+ImageResult = ImageRecord
+ClassifyResult = CropRecord
 
 
 class VideoResult(BaseModel):

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 from tables import print_table  # bench/tables.py (the script's folder is on sys.path)
 
-from maskwatch.video.sources import FrameSource
+from maskwatch.video.frames import FrameSource
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -282,8 +282,8 @@ class StillStream:
         return f"StillStream({self.detector!r}, frames={self.frames})"
 
     def process(self, rgb: np.ndarray):
+        from maskwatch.video.frames import Frame
         from maskwatch.video.pipeline import VideoPipeline
-        from maskwatch.video.sources import Frame
 
         class _Still(FrameSource):
             name, fps, size = "still", 30.0, (rgb.shape[1], rgb.shape[0])

@@ -21,9 +21,9 @@ from maskwatch.detect import MaskDetector, detect
 from maskwatch.detect.evaluation import match_faces, read_voc_xml
 from maskwatch.detect.faces import FaceDetector, YuFaceDetector, YuNetDetector, load_face_detector
 from maskwatch.detect.model_cache import resolve_face_model
-from maskwatch.detect.sources import SourceKind, parse_source
 from maskwatch.errors import BadImageError, ConfigError, SourceError
 from maskwatch.images import MAX_PIXELS, load_image
+from maskwatch.video.sources import SourceKind, parse_source
 
 RECORD_KEYS = {"source", "width", "height", "detections"}
 FACE_KEYS = {"box", "label", "confidence", "face_score", "probabilities"}

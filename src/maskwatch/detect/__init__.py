@@ -5,7 +5,7 @@
 >>> detections = MaskDetector().process(rgb)              # sv.Detections for one RGB frame
 
 Modules: `faces` (FaceDetector, YuNet, yuface fallback), `model_cache` (find / download the
-YuNet file), `pipeline` (MaskDetector), `sources` (what a source string means), `outputs`
+YuNet file), `pipeline` (MaskDetector), `outputs`
 (annotated images, JSON/CSV/COCO), `evaluation` (evaluate-detection on VOC scenes), `api`
 (detect()), `cli`. Names are imported lazily so `maskwatch --help` stays fast.
 """

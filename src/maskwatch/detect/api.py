@@ -114,7 +114,7 @@ def detect(
         "label", "confidence", "face_score", "probabilities"}]}; video: one report dict
         (maskwatch.video.process_video's: frames, summary, events, output paths...).
     """
-    from maskwatch.detect.sources import parse_source
+    from maskwatch.video.sources import Source
 
     if not 0.0 <= conf <= 1.0:
         raise ConfigError(f"conf must be between 0 and 1, got {conf}")
@@ -144,7 +144,7 @@ def detect(
         return results
     if address is not None or save_parquet is not None:
         raise ConfigError("address and save_parquet are options of the Ray engine (engine='ray')")
-    parsed = parse_source(source)
+    parsed = Source.parse(source)
     window = None
     if show:
         ok, why = display_available()
@@ -183,11 +183,10 @@ def _detect_images(parsed, detector, save_dir, save_json, save_csv, save_coco, w
         write_json,
     )
     from maskwatch.detect.prefetch import detect_ahead
-    from maskwatch.detect.sources import list_images, relative_name
     from maskwatch.detections import rescaled
     from maskwatch.images import DECODE_PIXELS, read_image, save_image
 
-    files = list_images(parsed)
+    files = parsed.images()
     if save_dir is not None:
         # `detect photos --save-dir photos/annotated` must not read back its own outputs next time.
         out = Path(save_dir).resolve()
@@ -226,7 +225,7 @@ def _detect_images(parsed, detector, save_dir, save_json, save_csv, save_coco, w
             if annotator is not None:
                 drawn = annotator.annotate(rgb, detections)
                 if save_dir is not None:
-                    save_image(annotated_path(save_dir, relative_name(path, parsed)), drawn)
+                    save_image(annotated_path(save_dir, parsed.relative_name(path)), drawn)
                 if window is not None:
                     window.show(drawn, wait_ms=0)
     finally:
@@ -272,7 +271,7 @@ def _detect_video(video, parsed, detector, save_dir, save_json, window, verbose,
         save = Path(save_dir) / f"{name}.mp4"
     if window is None:
         report = video.process_video(
-            parsed.value,
+            parsed,
             detector=detector,
             save=save,
             save_json=save_json,
@@ -281,7 +280,7 @@ def _detect_video(video, parsed, detector, save_dir, save_json, window, verbose,
             **video_options,
         )
     else:
-        report = _show_video(parsed.value, detector, save, save_json, max_frames, window, video_options)
+        report = _show_video(parsed, detector, save, save_json, max_frames, window, video_options)
     if verbose:
         summary = report.get("summary", {})
         print(f"{report.get('frames', 0)} frame(s); summary: {summary}", file=sys.stderr)

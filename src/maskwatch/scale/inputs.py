@@ -99,13 +99,13 @@ def _expand(item, filesystem) -> Iterable[tuple[str, str, object]]:
 
 
 def _expand_local(text: str) -> list[tuple[str, str, object]]:
-    from maskwatch.detect.sources import SourceKind, list_images, parse_source
+    from maskwatch.video.sources import Source, SourceKind
 
-    parsed = parse_source(text)
+    parsed = Source.parse(text)
     if parsed.kind not in (SourceKind.IMAGE, SourceKind.FOLDER, SourceKind.GLOB):
         raise SourceError(f"{text}: a {parsed.kind.value} source; the Ray engine detects on images")
     fs = _local_fs()
-    return [(str(path), str(Path(path).resolve()), fs) for path in list_images(parsed)]
+    return [(str(path), str(Path(path).resolve()), fs) for path in parsed.images()]
 
 
 def _expand_list_file(list_file: Path) -> list[tuple[str, str, object]]:

@@ -7,9 +7,12 @@
 `source` is a video file, a camera index (0, or "0") or a URL (rtsp://, http://, ...). For frame by
 frame control use `iter_video` (a generator of `FrameResult`) or `VideoPipeline` directly.
 
-Modules: `sources` (file / camera / stream, reconnects), `tracking` (ByteTrack + label smoothing),
+Modules: `sources` (what a source means: `Source.parse`, once, for images and video alike), the
+decoders `decode` (files and streams, PyAV) and `camera` (OpenCV), `frames` (Frame, FrameSource and
+the reconnect loop), `tracking` (ByteTrack + label smoothing), `schedule` (which faces to classify),
 `events` (appeared / label changed / disappeared + summary), `writer` (browser-playable MP4),
-`pipeline` (the threaded run that ties them together).
+`jsonl` (JSON Lines), `results` (FrameResult), `timings`, `pipeline` (one run over a source) and
+`threads` (its four-thread runner).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from maskwatch.video.sources import (
     CameraSource,
     Frame,
     FrameSource,
+    Source,
     SourceWarning,
     StreamSource,
     VideoFileSource,
@@ -30,12 +34,13 @@ from maskwatch.video.sources import (
 )
 
 if TYPE_CHECKING:
-    from maskwatch.video.pipeline import FrameResult
+    from maskwatch.video.results import FrameResult
 
 __all__ = [
     "CameraSource",
     "Frame",
     "FrameSource",
+    "Source",
     "SourceWarning",
     "StreamSource",
     "VideoFileSource",

@@ -32,15 +32,9 @@ Outputs:
 
 from __future__ import annotations
 
-import json
 import os
-import queue
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import supervision as sv
@@ -48,12 +42,16 @@ import supervision as sv
 from maskwatch.detect.outputs import FrameAnnotator
 from maskwatch.detections import LABEL, LANDMARKS, PROBABILITIES, RAW_PROBABILITIES
 from maskwatch.errors import SourceError
-from maskwatch.records import FrameRecord, face_records
 from maskwatch.video.coasting import Coaster
 from maskwatch.video.detect_scale import DetectScale, shrink
 from maskwatch.video.events import Event, EventLog
+from maskwatch.video.frames import Frame, FrameSource
+from maskwatch.video.jsonl import JsonLines
+from maskwatch.video.results import FrameResult
 from maskwatch.video.schedule import EVERY, MIN_CONFIDENCE, ClassifySchedule
-from maskwatch.video.sources import Frame, FrameSource, open_source
+from maskwatch.video.sources import open_source
+from maskwatch.video.threads import ThreadedRun
+from maskwatch.video.timings import Timings
 from maskwatch.video.tracking import ALPHA, MARGIN, PATIENCE, FaceTracker, LabelSmoother
 from maskwatch.video.writer import VideoWriter
 
@@ -67,120 +65,6 @@ QUEUE_SIZE = 4
 #: OpenCV threads during a threaded run (see VideoPipeline); bench/bench_video.py compares.
 OPENCV_THREADS = 1
 CLASSIFIED = "classified"
-
-STAGES = ("decode", "detect", "track", "classify", "smooth", "annotate", "encode", "json")
-
-
-@dataclass
-class FrameResult:
-    """One processed frame: the source frame, its labelled + tracked faces and the events it caused.
-
-    `detections` is an sv.Detections with tracker_id (-1 = not yet a confirmed track), class_id /
-    confidence / data["class_name"] / data["probabilities"] from the *smoothed* track state, and
-    data["raw_probabilities"] (this frame's classifier output; NaN rows where the face was not
-    re-classified on this frame, see data["classified"]).
-    """
-
-    frame: Frame
-    detections: sv.Detections
-    events: list[Event]
-    labels: list[str]
-    annotated: np.ndarray | None = None
-
-    @property
-    def index(self) -> int:
-        return self.frame.index
-
-    @property
-    def time(self) -> float:
-        return self.frame.time
-
-    def records(self) -> list[dict]:
-        """One dict per face: track_id, box, label, confidence, face_score, probabilities, raw_probabilities."""
-        return [face.to_dict() for face in face_records(self.detections, self.labels, video=True)]
-
-    def to_dict(self) -> dict:
-        """The JSON Lines record of this frame (`maskwatch.records.FrameRecord`)."""
-        faces = face_records(self.detections, self.labels, video=True)
-        return FrameRecord(frame=self.index, time=round(self.time, 3), detections=faces).model_dump(mode="json")
-
-
-@dataclass
-class Timings:
-    """Wall and CPU seconds per stage (CPU = the stage's own thread, `time.thread_time`).
-
-    On a machine shared with other jobs the wall times swing with the load; the CPU times are
-    what a stage costs. Library worker threads (OpenCV, LiteRT with threads > 1) are not in the
-    CPU figure, so benchmarks run them single-threaded.
-    """
-
-    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
-    cpu_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
-    frames: int = 0
-    wall: float = 0.0
-
-    def add(self, stage: str, seconds: float, cpu: float = 0.0) -> None:
-        self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
-        self.cpu_seconds[stage] = self.cpu_seconds.get(stage, 0.0) + cpu
-
-    @contextmanager
-    def measure(self, stage: str) -> Iterator[None]:
-        wall, cpu = time.perf_counter(), time.thread_time()
-        try:
-            yield
-        finally:
-            self.add(stage, time.perf_counter() - wall, time.thread_time() - cpu)
-
-    def per_frame_ms(self, cpu: bool = False) -> dict[str, float]:
-        n = max(1, self.frames)
-        source = self.cpu_seconds if cpu else self.seconds
-        return {stage: 1000.0 * s / n for stage, s in source.items()}
-
-    @property
-    def fps(self) -> float:
-        return self.frames / self.wall if self.wall > 0 else 0.0
-
-
-class _JsonLines:
-    """JSON Lines output: atomic (temp + rename at close) for files, flushed line by line for live."""
-
-    def __init__(self, path: str | os.PathLike, atomic: bool) -> None:
-        from maskwatch.atomic import AtomicFile
-
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.atomic = atomic
-        self._file: AtomicFile | None = AtomicFile(self.path, "w") if atomic else None
-        self._handle = self._file.handle if self._file else open(self.path, "w", encoding="utf-8")  # noqa: SIM115
-
-    def write(self, record: dict) -> None:
-        self._handle.write(json.dumps(record, separators=(",", ":")) + "\n")
-        if not self.atomic:
-            self._handle.flush()
-
-    def close(self) -> Path:
-        if self._file is not None:
-            self._file.commit()
-            self._file = None
-        self._handle.close()
-        return self.path
-
-    def abort(self) -> None:
-        if self._file is not None:
-            self._file.abort()
-            self._file = None
-        self._handle.close()
-
-
-class _End:
-    """Queue marker: the producing stage has no more items."""
-
-
-class _Failed:
-    """Queue marker carrying an exception from a worker thread to the consumer."""
-
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
 
 
 class VideoPipeline:
@@ -390,7 +274,7 @@ class VideoPipeline:
         self._writer = self._json = None
         try:
             self._writer = VideoWriter(save, fps=fps) if save else None
-            self._json = _JsonLines(save_json, atomic=not self._live) if save_json else None
+            self._json = JsonLines(save_json, atomic=not self._live) if save_json else None
         except BaseException:
             if src is not source:
                 src.close()
@@ -484,129 +368,21 @@ class VideoPipeline:
             yield result
 
     def _threaded(self, src: FrameSource, max_frames: int | None) -> Iterator[FrameResult]:
-        stop = threading.Event()  # tells the producer threads to give up
-        frames_q: queue.Queue = queue.Queue(self.queue_size)
-        faces_q: queue.Queue = queue.Queue(self.queue_size)
-        out_q: queue.Queue = queue.Queue(self.queue_size)
-        output_error: list[BaseException] = []
-
-        def put(q: queue.Queue, item: object) -> bool:
-            while not stop.is_set():
-                try:
-                    q.put(item, timeout=0.1)
-                    return True
-                except queue.Full:
-                    continue
-            return False
-
-        def get(q: queue.Queue) -> object | None:
-            while not stop.is_set():
-                try:
-                    return q.get(timeout=0.1)
-                except queue.Empty:
-                    continue
-            return None
-
-        def put_latest(q: queue.Queue, item: object) -> None:
-            # Live sources: never block the grabber; drop the oldest waiting frame instead.
-            while not stop.is_set():
-                try:
-                    q.put_nowait(item)
-                    return
-                except queue.Full:
-                    try:
-                        q.get_nowait()
-                        self.dropped_frames += 1
-                    except queue.Empty:
-                        pass
-
-        def decode() -> None:
-            try:
-                frames = iter(src)
-                count = 0
-                while not stop.is_set() and (max_frames is None or count < max_frames):
-                    with self.timings.measure("decode"):
-                        frame = next(frames, None)
-                    if frame is None:
-                        break
-                    if self._live:
-                        put_latest(frames_q, frame)
-                    elif not put(frames_q, frame):
-                        return
-                    count += 1
-            except BaseException as exc:  # handed on to the consumer, which re-raises it
-                put(frames_q, _Failed(exc))
-                return
-            put(frames_q, _End())
-
-        def detect() -> None:
-            while True:
-                item = get(frames_q)
-                if item is None:
-                    return
-                if isinstance(item, _End | _Failed):
-                    put(faces_q, item)
-                    return
-                try:
-                    with self.timings.measure("detect"):
-                        faces = self._detect(item.image, item.index)
-                except BaseException as exc:  # handed on to the consumer, which re-raises it
-                    put(faces_q, _Failed(exc))
-                    return
-                if not put(faces_q, (item, faces)):
-                    return
-
-        def output() -> None:
-            # Always consumes until _End (sent by the consumer in every case), so the consumer
-            # can never block on a full out_q; after an error it only discards.
-            while True:
-                item = out_q.get()
-                if isinstance(item, _End):
-                    return
-                if output_error:
-                    continue
-                try:
-                    self._output(item)
-                except BaseException as exc:
-                    output_error.append(exc)
-
-        producers = [
-            threading.Thread(target=decode, name="maskwatch-decode", daemon=True),
-            threading.Thread(target=detect, name="maskwatch-detect", daemon=True),
-        ]
-        writer = threading.Thread(target=output, name="maskwatch-output", daemon=True)
-        for thread in (*producers, writer):
-            thread.start()
-        completed = False
+        run = ThreadedRun(
+            src,
+            max_frames,
+            detect=self._detect,
+            label=self._result,
+            output=self._output,
+            timings=self.timings,
+            queue_size=self.queue_size,
+            live=self._live,
+            on_drop=self._dropped,
+        )
         try:
-            while not output_error:
-                item = get(faces_q)
-                if isinstance(item, _End):
-                    break
-                if isinstance(item, _Failed):
-                    raise item.error
-                frame, faces = item
-                result = self._result(frame, faces)
-                out_q.put(result)
-                yield result
-            completed = True
+            yield from run
         finally:
-            out_q.put(_End())
-            writer.join()
-            stop.set()
-            _drain(frames_q)
-            _drain(faces_q)
-            for thread in producers:
-                # A live read is bounded by the source's read timeout; after that, leave it.
-                thread.join(timeout=12.0)
-            self._stuck = any(thread.is_alive() for thread in producers)
-        if completed and output_error:
-            raise output_error[0]
+            self._stuck = run.stuck
 
-
-def _drain(q: queue.Queue) -> None:
-    while True:
-        try:
-            q.get_nowait()
-        except queue.Empty:
-            return
+    def _dropped(self) -> None:
+        self.dropped_frames += 1

@@ -1,488 +1,214 @@
-"""Frame sources: a video file, a camera index or a network stream, all yielding RGB `Frame`s.
+"""What a source means, decided once: `Source.parse(x)` for everything `maskwatch detect` takes.
 
-Back-ends were picked by measurement and by how they fail (bench/bench_video.py, 640x480 H.264):
+A user types an image, a folder (searched recursively), a glob (`"shots/**/*.jpg"`), a list of
+files, a video file, a camera index (`0`) or a stream URL (`rtsp://...`). `Source.parse` turns it
+into one `Source` with a `kind`; the source then opens itself: `images()` lists the image files of
+an image source, `open()` gives the `FrameSource` of a video, camera or stream (the decoders:
+`decode` for files and streams through PyAV, `camera` through OpenCV).
 
-* files and URLs -> PyAV. OpenCV decodes ~0.1 ms/frame faster, but that is noise beside the
-  detector (~10 ms), and PyAV says *why* it stops (truncated file, bad packet, refused connection)
-  and takes an open/read timeout (`av.open(timeout=(open, read))`), so an unreachable URL or a
-  stream that goes silent fails in seconds instead of hanging.
-* camera indexes -> OpenCV (`cv2.VideoCapture(index)`): it maps an index to the platform's
-  camera API (V4L2, AVFoundation, MSMF); PyAV needs a platform-specific device name.
-
-A file that breaks mid-way (truncated download, corrupt packets) yields every frame that decodes
-and then warns (`SourceWarning`, also logged) naming the file and how many frames it decoded; with
-`strict=True`, or when not a single frame decodes, it raises `SourceError` instead. A network
-stream or camera that drops is reopened with bounded retries and exponential backoff; when
-retries run out, `SourceError` is raised.
+Rules, the same for images and video everywhere: a file's suffix says image or video (`.gif` is an
+image: photo archives hold GIFs; animated ones are read as their first frame); a URL must use a
+protocol the decoder streams (rtsp, rtsps, rtmp, rtmps, http, https, udp, rtp, tcp, srt, or file://
+for a local video), any other scheme is refused with the list; digits that are not a file are a
+camera index.
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
+import glob
 import os
 import re
-import time
-import warnings
-from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass
-from fractions import Fraction
+from enum import StrEnum
 from pathlib import Path
 
-import numpy as np
-
 from maskwatch.errors import SourceError
+from maskwatch.images import IMAGE_SUFFIXES, is_image_path, iter_image_files
+from maskwatch.video.camera import CameraSource
+from maskwatch.video.decode import StreamSource, VideoFileSource
+from maskwatch.video.frames import Frame, FrameSource, SourceWarning
 
-log = logging.getLogger(__name__)
+__all__ = [
+    "VIDEO_SUFFIXES",
+    "CameraSource",
+    "Frame",
+    "FrameSource",
+    "Source",
+    "SourceKind",
+    "SourceWarning",
+    "StreamSource",
+    "VideoFileSource",
+    "is_video_source",
+    "open_source",
+    "parse_source",
+]
 
-#: Seconds to wait for a URL to answer / for the next packet of a stream before giving up.
-OPEN_TIMEOUT = 5.0
-READ_TIMEOUT = 5.0
-#: Reconnect attempts after a live source drops, and the first wait (doubled each time, capped).
-MAX_RETRIES = 5
-BACKOFF = 0.5
-MAX_BACKOFF = 8.0
-#: Corrupt packets in a row after which a file is treated as unreadable from there on.
-MAX_BAD_PACKETS = 25
-
-_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
-_LIVE_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "udp", "rtp", "srt", "tcp")
-
-
-class SourceWarning(UserWarning):
-    """A source delivered fewer frames than it should have (truncated or corrupt video)."""
-
-
-@dataclass
-class Frame:
-    """One decoded frame: its index in the source, its time in seconds and RGB uint8 pixels."""
-
-    index: int
-    time: float
-    image: np.ndarray
+VIDEO_SUFFIXES = frozenset(
+    {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".wmv", ".flv", ".mpg", ".mpeg", ".ts", ".3gp"}
+)
+STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "udp", "rtp", "tcp", "srt")
+_URL = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
+_GLOB_CHARS = re.compile(r"[*?\[]")
 
 
-class FrameSource:
-    """Base class: iterate to get `Frame`s; `close()` (or `with`) releases the device or file.
-
-    Attributes every source fills once open: `name` (for messages), `fps` (None when unknown),
-    `size` ((width, height) or None), `frame_count` (None when unknown or live), `live` (True for
-    cameras and streams: frames arrive in real time and can be dropped when processing lags).
-    """
-
-    name: str = "<source>"
-    fps: float | None = None
-    size: tuple[int, int] | None = None
-    frame_count: int | None = None
-    live: bool = False
-
-    def __iter__(self) -> Iterator[Frame]:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        """Release the file/device/connection; safe to call twice."""
-
-    def __enter__(self) -> FrameSource:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.name!r})"
+class SourceKind(StrEnum):
+    IMAGE = "image"
+    FOLDER = "folder"
+    GLOB = "glob"
+    FILES = "files"
+    VIDEO = "video"
+    CAMERA = "camera"
+    URL = "url"
 
 
-def _silence_ffmpeg() -> None:
-    """FFmpeg prints every corrupt NAL unit to stderr; maskwatch reports problems itself."""
-    import av.logging
+@dataclass(frozen=True)
+class Source:
+    """A parsed source: its kind and what to open (a path, a pattern, paths, a camera index, a URL)."""
 
-    av.logging.set_level(av.logging.PANIC)
+    kind: SourceKind
+    value: str | int | tuple[str, ...]
 
+    @classmethod
+    def parse(cls, source: str | int | os.PathLike | Sequence[str | os.PathLike] | Source) -> Source:
+        """Decide what kind of source this is; a path that does not exist is a SourceError."""
+        if isinstance(source, Source):
+            return source
+        if isinstance(source, bool):
+            raise SourceError(f"{source!r}: not a source (give an image, folder, glob, video, camera index or URL)")
+        if isinstance(source, int):
+            return cls(SourceKind.CAMERA, source)
+        if isinstance(source, Sequence) and not isinstance(source, str):
+            return cls._files(source)
+        text = os.fspath(source).strip()
+        if not text:
+            raise SourceError("empty source: give an image, folder, glob, video, camera index or URL")
+        url = _URL.match(text)
+        if url:
+            scheme = url.group(1).lower()
+            if scheme == "file":
+                return cls(SourceKind.VIDEO, text[len("file://") :])
+            if scheme not in STREAM_SCHEMES:
+                schemes = ", ".join(STREAM_SCHEMES)
+                raise SourceError(f"{text}: {scheme}:// is not a stream protocol maskwatch reads ({schemes}, file)")
+            return cls(SourceKind.URL, text)
+        path = Path(text).expanduser()
+        if path.is_dir():
+            return cls(SourceKind.FOLDER, str(path))
+        suffix = path.suffix.lower()
+        if path.is_file() or (suffix in VIDEO_SUFFIXES and not _GLOB_CHARS.search(text)):
+            # A missing video file is reported by its decoder ("video file not found").
+            return cls(SourceKind.VIDEO if suffix in VIDEO_SUFFIXES else SourceKind.IMAGE, str(path))
+        if text.isdigit():
+            return cls(SourceKind.CAMERA, int(text))
+        if _GLOB_CHARS.search(text):
+            return cls(SourceKind.GLOB, os.path.expanduser(text))
+        raise SourceError(f"{text}: no such file or folder (nor a camera index, URL or glob pattern)")
 
-def _rate(stream) -> float | None:
-    rate = stream.average_rate or stream.base_rate or stream.guessed_rate
-    if not rate:
-        return None
-    value = float(rate)
-    return value if 0.0 < value < 1000.0 else None
+    @classmethod
+    def _files(cls, paths: Sequence[str | os.PathLike]) -> Source:
+        if not paths:
+            raise SourceError("empty list of files")
+        files = []
+        for item in paths:
+            path = Path(os.fspath(item)).expanduser()
+            if not path.is_file():
+                raise SourceError(f"{path}: no such file")
+            if not is_image_path(path):
+                raise SourceError(f"{path}: not an image file ({', '.join(sorted(IMAGE_SUFFIXES))})")
+            files.append(str(path))
+        return cls(SourceKind.FILES, tuple(files))
 
+    @property
+    def is_video(self) -> bool:
+        """Frames in time order (tracking, MP4 output) rather than separate images."""
+        return self.kind in (SourceKind.VIDEO, SourceKind.CAMERA, SourceKind.URL)
 
-def _open_av(url: str, open_timeout: float, read_timeout: float, options: dict[str, str] | None = None):
-    """av.open with timeouts and the options live protocols want; FFmpeg errors -> SourceError."""
-    import av
+    @property
+    def name(self) -> str:
+        """For messages and output names: the path, pattern, URL, or `camera N`."""
+        if self.kind == SourceKind.CAMERA:
+            return f"camera{self.value}"
+        if self.kind == SourceKind.FILES:
+            return f"{len(self.value)} files"
+        return str(self.value)
 
-    _silence_ffmpeg()
-    opts = dict(options or {})
-    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
-    if scheme in ("rtsp", "rtsps"):
-        # TCP survives NAT and packet loss; UDP RTSP gives grey smeared frames on a lossy link.
-        opts.setdefault("rtsp_transport", "tcp")
-    try:
-        container = av.open(url, mode="r", options=opts, timeout=(open_timeout, read_timeout))
-    except (av.FFmpegError, OSError) as exc:
-        raise _source_error(url, _reason(exc)) from None
-    if not container.streams.video:
-        container.close()
-        raise _source_error(url, "no video stream")
-    return container
-
-
-def _source_error(url: str, reason: str) -> SourceError:
-    error = SourceError(f"{url}: cannot open ({reason})")
-    error.reason = reason
-    return error
-
-
-def _reason(exc: BaseException) -> str:
-    text = getattr(exc, "strerror", None) or str(exc)
-    if "Immediate exit requested" in text:
-        return "timed out"
-    return text
-
-
-def _upright(frame) -> np.ndarray:
-    """RGB pixels turned as the container's display matrix says (phones record portrait video as
-    landscape frames plus a rotation tag; the face detector needs faces upright)."""
-    image = frame.to_ndarray(format="rgb24")
-    try:
-        quarter_turns = round(float(frame.rotation) / 90.0) % 4
-    except (AttributeError, TypeError, ValueError):
-        return image
-    # rotation is counter-clockwise, as is np.rot90 for positive k.
-    return np.ascontiguousarray(np.rot90(image, k=quarter_turns)) if quarter_turns else image
-
-
-class _AVSource(FrameSource):
-    """Shared PyAV decoding: packets -> frames, corrupt packets skipped and counted."""
-
-    def __init__(self, url: str, open_timeout: float, read_timeout: float, threads: int) -> None:
-        self.url = url
-        self.open_timeout = float(open_timeout)
-        self.read_timeout = float(read_timeout)
-        self.threads = int(threads)
-        self.container = None
-        self._open()
-
-    def _open(self) -> None:
-        self.container = _open_av(self.url, self.open_timeout, self.read_timeout)
-        stream = self.container.streams.video[0]
-        if self.threads > 1:
-            stream.thread_type = "AUTO"
-            stream.codec_context.thread_count = self.threads
+    def images(self) -> list[Path]:
+        """The image files of an image/folder/glob/list source, sorted; SourceError when there are none."""
+        if self.kind == SourceKind.IMAGE:
+            return [Path(self.value)]
+        if self.kind == SourceKind.FILES:
+            return [Path(p) for p in self.value]
+        if self.kind == SourceKind.FOLDER:
+            files = list(iter_image_files(self.value, recursive=True))
+        elif self.kind == SourceKind.GLOB:
+            matches = sorted(glob.glob(str(self.value), recursive=True))
+            files = [Path(p) for p in matches if os.path.isfile(p) and is_image_path(p)]
+            if not files and matches:
+                raise SourceError(f"{self.value}: matches {len(matches)} path(s) but no image files")
         else:
-            stream.thread_count = 1
-        self.stream = stream
-        self.fps = _rate(stream) or self.fps
-        if stream.codec_context.width and stream.codec_context.height:
-            self.size = (int(stream.codec_context.width), int(stream.codec_context.height))
-        self._start_pts: int | None = None
+            raise SourceError(f"{self.value}: a {self.kind.value} source has no image files")
+        if not files:
+            raise SourceError(f"{self.value}: no image files found ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        return files
 
-    def _frames(self) -> Iterator[tuple[float | None, np.ndarray]]:
-        """(seconds from the first frame or None, RGB) for every frame that decodes.
+    def relative_name(self, path: Path) -> Path:
+        """Where an image's outputs go below save_dir: its path relative to the folder/glob root.
 
-        Raises av.FFmpegError / OSError when the container itself fails (demuxer error, timeout);
-        single corrupt packets are skipped and counted in `bad_packets`.
+        Keeps `a/img.jpg` and `b/img.jpg` of one folder apart instead of overwriting each other.
         """
-        import av
-
-        self.bad_packets = 0
-        bad_in_a_row = 0
-        for packet in self.container.demux(self.stream):
-            try:
-                frames = packet.decode()
-            except av.FFmpegError as exc:
-                self.bad_packets += 1
-                bad_in_a_row += 1
-                self.last_problem = _reason(exc)
-                if bad_in_a_row >= MAX_BAD_PACKETS:
-                    raise
-                continue
-            bad_in_a_row = 0
-            for frame in frames:
-                yield self._seconds(frame), _upright(frame)
-
-    def _seconds(self, frame) -> float | None:
-        if frame.pts is None or frame.time_base is None:
-            return None
-        if self._start_pts is None:
-            self._start_pts = frame.pts
-        return float((frame.pts - self._start_pts) * Fraction(frame.time_base))
-
-    def close(self) -> None:
-        if self.container is not None:
-            # Closing a broken connection can raise; there is nothing left to save.
-            with contextlib.suppress(Exception):
-                self.container.close()
-            self.container = None
-
-
-class VideoFileSource(_AVSource):
-    """A video file decoded with PyAV. `time` is the frame's presentation time (pts) in seconds.
-
-    >>> with VideoFileSource("clip.mp4") as src:
-    ...     for frame in src:
-    ...         print(frame.index, frame.time, frame.image.shape)
-    """
-
-    live = False
-
-    def __init__(self, path: str | os.PathLike, strict: bool = False, threads: int = 1) -> None:
-        self.path = Path(path)
-        self.name = str(self.path)
-        self.strict = strict
-        self.problem: str | None = None
-        if not self.path.exists():
-            raise SourceError(f"{self.path}: video file not found")
-        if not self.path.is_file():
-            raise SourceError(f"{self.path}: not a file")
+        if self.kind == SourceKind.FOLDER:
+            root = Path(self.value)
+        elif self.kind == SourceKind.GLOB:
+            root = Path(_glob_root(str(self.value)))
+        else:
+            return Path(path.name)
         try:
-            super().__init__(str(self.path), OPEN_TIMEOUT, READ_TIMEOUT, threads)
-        except SourceError as exc:
-            reason = getattr(exc, "reason", str(exc))
-            raise SourceError(f"{self.path}: not a readable video ({reason}); truncated, or not a video?") from None
-        frames = int(self.stream.frames or 0)
-        self.frame_count = frames or None
+            return path.resolve().relative_to(root.resolve())
+        except ValueError:
+            return Path(path.name)
 
-    def __iter__(self) -> Iterator[Frame]:
-        import av
-
-        if self.container is None:
-            raise SourceError(f"{self.path}: source is closed")
-        index = 0
-        failure: str | None = None
-        self.last_problem = ""
-        try:
-            for seconds, image in self._frames():
-                if seconds is None:
-                    seconds = index / self.fps if self.fps else 0.0
-                yield Frame(index, seconds, image)
-                index += 1
-        except (av.FFmpegError, OSError) as exc:
-            failure = _reason(exc)
-        self.frames_read = index
-        problems = []
-        if failure:
-            problems.append(f"decoding stopped ({failure})")
-        if self.bad_packets:
-            problems.append(f"{self.bad_packets} corrupt packet(s) skipped ({self.last_problem})")
-        if self.frame_count and index < self.frame_count:
-            problems.append(f"the file says {self.frame_count} frames")
-        if problems:
-            details = "; ".join(problems)
-            self._report(
-                f"{self.path}: video is truncated or corrupt: decoded {index} frame(s); {details}", fatal=index == 0
-            )
-
-    def _report(self, message: str, fatal: bool = False) -> None:
-        self.problem = message
-        if self.strict or fatal:
-            raise SourceError(message)
-        log.warning(message)
-        warnings.warn(message, SourceWarning, stacklevel=3)
+    def open(self, **options) -> FrameSource:
+        """The FrameSource of a video, camera or stream source; `options` go to its decoder
+        (e.g. `open_timeout`, `max_retries`, `strict`)."""
+        if self.kind == SourceKind.CAMERA:
+            return CameraSource(int(self.value), **options)
+        if self.kind == SourceKind.URL:
+            return StreamSource(str(self.value), **options)
+        if self.kind == SourceKind.VIDEO:
+            return VideoFileSource(str(self.value), **options)
+        raise SourceError(f"{self.name}: a {self.kind.value} source holds images, not video frames")
 
 
-def _backoff(attempt: int, base: float) -> float:
-    return min(MAX_BACKOFF, base * (2**attempt))
-
-
-class StreamSource(_AVSource):
-    """An RTSP/RTMP/HTTP(S)/UDP stream via PyAV, reopened when it drops.
-
-    Opening fails fast: one attempt bounded by `open_timeout`, then `SourceError` (a wrong URL
-    should be reported, not retried for a minute). Once frames have flowed, a read error, a
-    silence longer than `read_timeout` or an end of stream on a live protocol triggers up to
-    `max_retries` reopen attempts with exponential backoff (`backoff`, doubling, capped at 8 s);
-    the attempt counter resets after each successful frame. Frame indexes keep counting across
-    reconnects; `time` is seconds since the first frame (wall clock), because live pts restart.
-    `live=None` guesses from the URL scheme (rtsp/rtmp/udp/... are live; http(s) is live only when
-    the stream has no known duration, e.g. MJPEG cameras).
-    """
-
-    def __init__(
-        self,
-        url: str,
-        open_timeout: float = OPEN_TIMEOUT,
-        read_timeout: float = READ_TIMEOUT,
-        max_retries: int = MAX_RETRIES,
-        backoff: float = BACKOFF,
-        live: bool | None = None,
-        threads: int = 1,
-    ) -> None:
-        self.name = url
-        self.max_retries = int(max_retries)
-        self.backoff = float(backoff)
-        self.reconnects = 0
-        super().__init__(url, open_timeout, read_timeout, threads)
-        scheme = url.split("://", 1)[0].lower()
-        if live is None:
-            live = scheme in _LIVE_SCHEMES or self.container.duration is None
-        self.live = bool(live)
-        if not self.live:
-            self.frame_count = int(self.stream.frames or 0) or None
-
-    def __iter__(self) -> Iterator[Frame]:
-        import av
-
-        index = 0
-        attempt = 0
-        started: float | None = None
-        while True:
-            failure = "end of stream"
-            try:
-                if self.container is None:
-                    self._open()
-                for seconds, image in self._frames():
-                    now = time.monotonic()
-                    if started is None:
-                        started = now
-                    if self.live or seconds is None:
-                        seconds = now - started
-                    yield Frame(index, seconds, image)
-                    index += 1
-                    attempt = 0
-                if not self.live:
-                    return
-            except (av.FFmpegError, OSError, SourceError) as exc:
-                failure = _reason(exc)
-            self.close()
-            if attempt >= self.max_retries:
-                raise SourceError(
-                    f"{self.url}: stream lost ({failure}) and not back after {self.max_retries} reconnect attempt(s)"
-                )
-            wait = _backoff(attempt, self.backoff)
-            log.warning("%s: stream lost (%s); reconnecting in %.1f s", self.url, failure, wait)
-            time.sleep(wait)
-            attempt += 1
-            self.reconnects += 1
-
-
-class CameraSource(FrameSource):
-    """A local camera by index (0 = the default camera) through OpenCV; BGR is converted to RGB.
-
-    A missing or busy camera raises `SourceError` at construction (OpenCV answers at once; the
-    open is still bounded by `open_timeout` on back-ends that honour it). A camera that stops
-    delivering frames is reopened like a stream (bounded retries, backoff).
-    """
-
-    live = True
-
-    def __init__(
-        self,
-        index: int,
-        width: int | None = None,
-        height: int | None = None,
-        fps: float | None = None,
-        open_timeout: float = OPEN_TIMEOUT,
-        read_timeout: float = READ_TIMEOUT,
-        max_retries: int = MAX_RETRIES,
-        backoff: float = BACKOFF,
-    ) -> None:
-        self.index = int(index)
-        self.name = f"camera {self.index}"
-        self.requested = (width, height, fps)
-        self.open_timeout = float(open_timeout)
-        self.read_timeout = float(read_timeout)
-        self.max_retries = int(max_retries)
-        self.backoff = float(backoff)
-        self.reconnects = 0
-        self.capture = None
-        self._open()
-
-    def _open(self) -> None:
-        import cv2
-
-        params = [
-            cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
-            int(self.open_timeout * 1000),
-            cv2.CAP_PROP_READ_TIMEOUT_MSEC,
-            int(self.read_timeout * 1000),
-        ]
-        capture = cv2.VideoCapture(self.index, cv2.CAP_ANY, params)
-        if not capture.isOpened():
-            capture.release()
-            raise SourceError(f"{self.name}: cannot open (no such camera, or it is in use by another program)")
-        width, height, fps = self.requested
-        if width:
-            capture.set(cv2.CAP_PROP_FRAME_WIDTH, width)
-        if height:
-            capture.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
-        if fps:
-            capture.set(cv2.CAP_PROP_FPS, fps)
-        self.capture = capture
-        reported = capture.get(cv2.CAP_PROP_FPS)
-        self.fps = float(reported) if 0 < reported < 1000 else None
-        w, h = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
-        self.size = (w, h) if w and h else None
-
-    def __iter__(self) -> Iterator[Frame]:
-        import cv2
-
-        index = 0
-        attempt = 0
-        started: float | None = None
-        while True:
-            try:
-                if self.capture is None:
-                    self._open()
-                while True:
-                    ok, bgr = self.capture.read()
-                    if not ok or bgr is None:
-                        break
-                    now = time.monotonic()
-                    if started is None:
-                        started = now
-                    yield Frame(index, now - started, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-                    index += 1
-                    attempt = 0
-            except SourceError:
-                pass
-            self.close()
-            if attempt >= self.max_retries:
-                raise SourceError(f"{self.name}: stopped delivering frames and could not be reopened")
-            wait = _backoff(attempt, self.backoff)
-            log.warning("%s: no frame; reopening in %.1f s", self.name, wait)
-            time.sleep(wait)
-            attempt += 1
-            self.reconnects += 1
-
-    def close(self) -> None:
-        if self.capture is not None:
-            self.capture.release()
-            self.capture = None
+def parse_source(source) -> Source:
+    """`Source.parse(source)`."""
+    return Source.parse(source)
 
 
 def is_video_source(source: object) -> bool:
-    """True for what `open_source` treats as video: camera index, URL, or a file with a video suffix."""
-    if isinstance(source, int) and not isinstance(source, bool):
-        return True
-    if isinstance(source, str | os.PathLike):
-        text = os.fspath(source)
-        if text.isdigit() or _URL.match(text):
-            return True
-        return Path(text).suffix.lower() in VIDEO_SUFFIXES
-    return False
+    """True for what `open_source` opens as video: a camera index, a stream URL or a video file."""
+    try:
+        return Source.parse(source).is_video  # type: ignore[arg-type]
+    except SourceError:
+        return False
 
 
-VIDEO_SUFFIXES = frozenset(
-    {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".wmv", ".flv", ".mpg", ".mpeg", ".ts", ".3gp", ".gif"}
-)
+def open_source(source: str | int | os.PathLike | FrameSource | Source, **options) -> FrameSource:
+    """The FrameSource of a camera index (int or "0"), a URL ("rtsp://...") or a video file.
 
-
-def open_source(source: str | int | os.PathLike | FrameSource, **options) -> FrameSource:
-    """A FrameSource for a camera index (int or "0"), a URL ("rtsp://...", "http://...") or a file.
-
-    `options` go to the chosen class (e.g. `open_timeout`, `max_retries`, `strict`). An existing
-    FrameSource is returned as is.
+    `options` go to the decoder (e.g. `open_timeout`, `max_retries`, `strict`). An existing
+    FrameSource is returned as it is.
     """
     if isinstance(source, FrameSource):
         return source
-    if isinstance(source, int) and not isinstance(source, bool):
-        return CameraSource(source, **options)
-    text = os.fspath(source)
-    if text.isdigit() and not Path(text).exists():
-        return CameraSource(int(text), **options)
-    if _URL.match(text):
-        if text.lower().startswith("file://"):
-            return VideoFileSource(text[len("file://") :], **options)
-        return StreamSource(text, **options)
-    return VideoFileSource(text, **options)
+    return Source.parse(source).open(**options)
+
+
+def _glob_root(pattern: str) -> str:
+    """The longest leading folder of a glob pattern without wildcards ("shots/**/*.jpg" -> "shots")."""
+    fixed = []
+    for part in Path(pattern).parts[:-1]:
+        if _GLOB_CHARS.search(part):
+            break
+        fixed.append(part)
+    return str(Path(*fixed)) if fixed else "."

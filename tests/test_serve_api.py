@@ -138,8 +138,8 @@ def test_health_and_readiness_need_no_token(client: TestClient) -> None:
 
 
 def test_detect_voc3_scene_matches_pipeline(client: TestClient, scene, mask_detector) -> None:
-    from maskwatch.detections import to_records
     from maskwatch.images import load_image
+    from maskwatch.records import face_records
 
     path, gt_boxes = scene
     labels = client.get("/api/v1/model").json()["labels"]
@@ -164,7 +164,7 @@ def test_detect_voc3_scene_matches_pipeline(client: TestClient, scene, mask_dete
     assert (overlaps.max(axis=0) >= 0.3).sum() >= 2, "fewer than two annotated faces were found"
     # The API answers exactly what the Python pipeline gives for the same file, in the same
     # shape as `maskwatch detect --save-json` (the Python API maskwatch.detect mirrors the CLI).
-    assert detections == to_records(mask_detector.process(rgb), mask_detector.labels)
+    assert detections == [face.to_dict() for face in face_records(mask_detector.process(rgb), mask_detector.labels)]
     import maskwatch
 
     saved = maskwatch.detect(str(path))[0]

@@ -6,9 +6,10 @@ Three lines for a beginner::
     for face in maskwatch.detect("people.jpg")[0]["detections"]:
         print(face["label"], face["confidence"])
 
-The pipeline, one sub-package a stage: data -> models -> train -> evaluate -> export -> detect ->
-video -> scale (Ray) -> watch (many cameras) -> serve. Inference (`classifier`, `detect`) never
-imports TensorFlow.
+Two towers of stages, each importing only the stages before it (README "Layout";
+tests/test_import_graph.py checks it): images -> data -> models -> runs -> train -> evaluate ->
+export for training, runtime (`classifier`, `detections`, `records`) -> detect -> video -> scale
+(Ray) -> watch (many cameras) -> serve for inference, which never imports TensorFlow.
 """
 
 from __future__ import annotations

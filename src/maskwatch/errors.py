@@ -20,8 +20,11 @@ class BadImageError(MaskwatchError):
         super().__init__(f"{self.path}: {reason}")
 
 
-class ConfigError(MaskwatchError):
-    """A training/evaluation configuration value is unknown or out of range."""
+class ConfigError(MaskwatchError, ValueError):
+    """A setting is unknown or out of range (maskwatch.settings names the key and the allowed range).
+
+    Also a ValueError, which is what Python code passing a bad argument expects to catch.
+    """
 
 
 class ModelFileError(MaskwatchError):

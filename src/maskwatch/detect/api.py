@@ -114,10 +114,11 @@ def detect(
         "label", "confidence", "face_score", "probabilities"}]}; video: one report dict
         (maskwatch.video.process_video's: frames, summary, events, output paths...).
     """
+    from maskwatch.detect.settings import DetectorSettings
     from maskwatch.video.sources import Source
 
-    if not 0.0 <= conf <= 1.0:
-        raise ConfigError(f"conf must be between 0 and 1, got {conf}")
+    # Checked up front, even when a ready `detector` makes them unused: a typo must not pass silently.
+    DetectorSettings(conf=conf, nms=nms, tiles=tiles, min_face=min_face, **({"upscale": upscale} if upscale else {}))
     if engine not in ("local", "ray"):
         raise ConfigError(f"engine must be 'local' or 'ray', got {engine!r}")
     if engine == "ray":

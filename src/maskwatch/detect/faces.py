@@ -24,28 +24,12 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import supervision as sv
 
+from maskwatch.detect.settings import DEFAULT_NMS, DEFAULT_SCORE, DEFAULT_TILES, DEFAULT_UPSCALE, DetectorSettings
 from maskwatch.detections import from_faces
 from maskwatch.errors import ModelFileError
 
-#: Face score threshold. OpenCV's sample uses 0.9, which drops most masked faces (a mask hides the
-#: nose and mouth YuNet keys on). On voc3 (bench/bench_detect.py, 2x upscale) face recall /
-#: precision are 0.79/0.71 at 0.5, 0.78/0.79 at 0.6, 0.75/0.84 at 0.7 and 0.27/0.99 at 0.9; the
-#: pipeline's mAP@0.5 is flat from 0.5 to 0.6 and falls after, so 0.6 keeps recall and cuts
-#: a quarter of the false boxes.
-DEFAULT_SCORE = 0.6
-#: IoU above which two face boxes are the same face.
-DEFAULT_NMS = 0.3
-#: Enlarge small images by up to this factor before detection (1.0 = off); the native-size pass
-#: runs too (large faces). On voc3 (~400 px scenes, most faces under 32 px) recall goes 0.58 -> 0.78
-#: (faces >= 32 px: 0.89 -> 0.92) for ~5x the detector time (5 -> 28 ms); 3x adds only 0.03 more
-#: for another 2.7x.
-DEFAULT_UPSCALE = 2.0
 #: Upscaling never makes the long side larger than this, so big photos are not blown up.
 UPSCALE_MAX_SIDE = 1600
-#: Tiles per side (0 or 1 = off). Each tile is enlarged like a small image, so tiling is how a
-#: photo above UPSCALE_MAX_SIDE gets its small faces enlarged. Off by default: on voc3's small
-#: scenes it finds nothing that upscaling does not (2x2 tiles + 2x: recall 0.772 vs 0.776).
-DEFAULT_TILES = 0
 _TILE_OVERLAP = 0.25
 #: Largest array one network pass sees (pixels). YuNet holds ~90 bytes per input pixel while it
 #: runs (8 Mpx: +680 MB, 2 Mpx: +175 MB; bench/bench_memory.py), so a larger image is run
@@ -92,14 +76,8 @@ class _ScaledDetector:
         tiles: int = DEFAULT_TILES,
         min_face: float = 0.0,
     ) -> None:
-        if not 0.0 <= score_threshold <= 1.0:
-            raise ValueError(f"face score threshold must be in 0..1, got {score_threshold}")
-        if not 0.0 < nms_threshold <= 1.0:
-            raise ValueError(f"NMS threshold must be in (0, 1], got {nms_threshold}")
-        if upscale < 1.0:
-            raise ValueError(f"upscale must be >= 1 (1 = off), got {upscale}")
-        if tiles < 0:
-            raise ValueError(f"tiles must be >= 0 (0 = off), got {tiles}")
+        # The ranges live in DetectorSettings (ConfigError naming the option and its range).
+        DetectorSettings(conf=score_threshold, nms=nms_threshold, upscale=upscale, tiles=tiles, min_face=min_face)
         self.score_threshold = float(score_threshold)
         self.nms_threshold = float(nms_threshold)
         self.upscale = float(upscale)

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from maskwatch.errors import ConfigError
+
 #: The smallest face the shrunk frame must still show at this size (px, shorter box side).
 MIN_FACE = 24.0
 #: A full-resolution frame this often (30 = once a second at 30 fps).
@@ -58,11 +60,11 @@ class DetectScale:
 
     def __post_init__(self) -> None:
         if self.min_face <= 0:
-            raise ValueError(f"min_face must be > 0, got {self.min_face}")
+            raise ConfigError(f"min_face must be > 0, got {self.min_face}")
         if self.probe_every < 1:
-            raise ValueError(f"probe_every must be >= 1, got {self.probe_every}")
+            raise ConfigError(f"probe_every must be >= 1, got {self.probe_every}")
         if not 0.0 < self.empty_scale <= 1.0:
-            raise ValueError(f"empty_scale must be in (0, 1], got {self.empty_scale}")
+            raise ConfigError(f"empty_scale must be in (0, 1], got {self.empty_scale}")
 
     def scale(self, frame: int, width: int, height: int) -> float:
         """The factor (<= 1) to shrink this frame by before detection."""

@@ -49,21 +49,16 @@ from maskwatch.video.frames import Frame, FrameSource
 from maskwatch.video.jsonl import JsonLines
 from maskwatch.video.results import FrameResult
 from maskwatch.video.schedule import EVERY, MIN_CONFIDENCE, ClassifySchedule
+from maskwatch.video.settings import DETECT_SIZE, OPENCV_THREADS, QUEUE_SIZE, VideoSettings
 from maskwatch.video.sources import open_source
 from maskwatch.video.threads import ThreadedRun
 from maskwatch.video.timings import Timings
 from maskwatch.video.tracking import ALPHA, MARGIN, PATIENCE, FaceTracker, LabelSmoother
 from maskwatch.video.writer import VideoWriter
 
-#: Faces are detected on frames at most this long side (px): YuNet's cost grows with pixels
-#: (~12 ms at 640x480, ~65 ms at 1280x960 on one core) and faces in video are rarely tiny.
-DETECT_SIZE = 640
 #: A confidently labelled track is classified again after this many frames; between, its smoothed
 #: label holds (unsure or disagreeing results are re-checked on the next frame: schedule.py).
 CLASSIFY_EVERY = EVERY
-QUEUE_SIZE = 4
-#: OpenCV threads during a threaded run (see VideoPipeline); bench/bench_video.py compares.
-OPENCV_THREADS = 1
 CLASSIFIED = "classified"
 
 
@@ -108,8 +103,12 @@ class VideoPipeline:
         queue_size: int = QUEUE_SIZE,
         opencv_threads: int | None = OPENCV_THREADS,
     ) -> None:
-        if classify_every < 1:
-            raise ValueError(f"classify_every must be >= 1, got {classify_every}")
+        VideoSettings(  # the ranges (ConfigError naming the option and its allowed range)
+            classify_every=classify_every, detect_size=detect_size, min_confidence=min_confidence,
+            adaptive=adaptive, probe_every=probe_every, alpha=alpha, margin=margin, patience=patience,
+            lost_seconds=lost_seconds, annotate=annotate, threaded=threaded, queue_size=queue_size,
+            opencv_threads=opencv_threads,
+        )  # fmt: skip
         self.detector = detector
         self.labels = list(detector.labels)
         self.classify_every = int(classify_every)

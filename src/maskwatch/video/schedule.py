@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from maskwatch.errors import ConfigError
+
 #: A confident track is classified again after this many frames (a third of a second at 30 fps).
 EVERY = 10
 #: Below this top probability a result is "unsure" and the face is classified again after RETRY frames.
@@ -55,11 +57,11 @@ class ClassifySchedule:
 
     def __post_init__(self) -> None:
         if self.every < 1:
-            raise ValueError(f"classify_every must be >= 1, got {self.every}")
+            raise ConfigError(f"classify_every must be >= 1, got {self.every}")
         if not 0.0 <= self.min_confidence <= 1.0:
-            raise ValueError(f"min_confidence must be in 0..1, got {self.min_confidence}")
+            raise ConfigError(f"min_confidence must be in 0..1, got {self.min_confidence}")
         if self.retry < 1:
-            raise ValueError(f"retry must be >= 1, got {self.retry}")
+            raise ConfigError(f"retry must be >= 1, got {self.retry}")
 
     def __contains__(self, track_id: int) -> bool:
         return int(track_id) in self._last

@@ -20,6 +20,7 @@ import numpy as np
 import supervision as sv
 
 from maskwatch.detections import FACE_SCORE
+from maskwatch.errors import ConfigError
 
 #: Tracker defaults, tuned on voc3 clips (tests/test_video_pipeline.py, bench/bench_video.py).
 LOST_SECONDS = 1.0
@@ -125,11 +126,11 @@ class LabelSmoother:
 
     def __post_init__(self) -> None:
         if not 0.0 < self.alpha <= 1.0:
-            raise ValueError(f"smoothing alpha must be in (0, 1], got {self.alpha}")
+            raise ConfigError(f"smoothing alpha must be in (0, 1], got {self.alpha}")
         if not 0.0 <= self.margin < 1.0:
-            raise ValueError(f"label margin must be in [0, 1), got {self.margin}")
+            raise ConfigError(f"label margin must be in [0, 1), got {self.margin}")
         if self.patience < 1:
-            raise ValueError(f"label patience must be >= 1, got {self.patience}")
+            raise ConfigError(f"label patience must be >= 1, got {self.patience}")
 
     def __contains__(self, track_id: int) -> bool:
         return track_id in self._tracks

@@ -1,0 +1,35 @@
+"""The video pipeline's settings, one typed model: `VideoPipeline(**settings)` and the
+`maskwatch.detect()` / `maskwatch detect` video options carry the same names and ranges."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from maskwatch.settings import Settings
+from maskwatch.video.schedule import EVERY, MIN_CONFIDENCE
+from maskwatch.video.tracking import ALPHA, MARGIN, PATIENCE
+
+#: Faces are detected on frames at most this long side (px): YuNet's cost grows with pixels
+#: (~12 ms at 640x480, ~65 ms at 1280x960 on one core) and faces in video are rarely tiny.
+DETECT_SIZE = 640
+QUEUE_SIZE = 4
+#: OpenCV threads during a threaded run (see VideoPipeline); bench/bench_video.py compares.
+OPENCV_THREADS = 1
+
+
+class VideoSettings(Settings):
+    """Tracking, classification schedule, smoothing and threading of one video run."""
+
+    classify_every: int = Field(EVERY, ge=1, description="re-classify a confident track every N frames")
+    detect_size: int | None = Field(DETECT_SIZE, ge=64, description="longest frame side the face detector sees")
+    min_confidence: float = Field(MIN_CONFIDENCE, ge=0.0, le=1.0, description="below: re-check on the next frame")
+    adaptive: bool = Field(True, description="shrink frames further per stream as its faces allow")
+    probe_every: int | None = Field(None, ge=1, description="frames between full-size probes (adaptive)")
+    alpha: float = Field(ALPHA, gt=0.0, le=1.0, description="weight of a new frame in a track's smoothed label")
+    margin: float = Field(MARGIN, ge=0.0, le=1.0, description="lead a new label needs to replace the current one")
+    patience: int = Field(PATIENCE, ge=1, description="frames a new label must lead before it is taken")
+    lost_seconds: float = Field(1.0, gt=0.0, description="seconds unseen before a person has left")
+    annotate: bool = False
+    threaded: bool = True
+    queue_size: int = Field(QUEUE_SIZE, ge=1, le=64, description="frames waiting between two threads")
+    opencv_threads: int | None = Field(OPENCV_THREADS, ge=1, le=64)

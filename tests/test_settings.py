@@ -1,0 +1,78 @@
+"""One config mechanism (maskwatch.settings): typed ranges, MASKWATCH_* from the environment, and one
+error type that names the key, the value and the allowed range."""
+
+from __future__ import annotations
+
+import pytest
+
+from maskwatch.detect.settings import DetectorSettings
+from maskwatch.errors import ConfigError
+from maskwatch.serve.settings import ServeSettings
+from maskwatch.video.settings import VideoSettings
+
+
+@pytest.mark.parametrize(
+    ("model", "values", "message"),
+    [
+        (
+            DetectorSettings,
+            {"conf": 1.5},
+            "conf = 1.5: Input should be less than or equal to 1 (allowed: >= 0.0 and <= 1.0)",
+        ),
+        (
+            DetectorSettings,
+            {"tiles": -1},
+            "tiles = -1: Input should be greater than or equal to 0 (allowed: >= 0 and <= 8)",
+        ),
+        (DetectorSettings, {"score_threshold": 0.5}, "score_threshold: unknown setting (known: conf, nms, upscale"),
+        (VideoSettings, {"classify_every": 0}, "classify_every = 0: Input should be greater than or equal to 1"),
+        (VideoSettings, {"alpha": "fast"}, "alpha = 'fast': Input should be a valid number"),
+        (ServeSettings, {"workers": 0}, "workers = 0: Input should be greater than or equal to 1 (allowed: >= 1)"),
+        (ServeSettings, {"max_pixels_in_flight": 5}, "max_pixels_in_flight (5) must be at least max_pixels"),
+    ],
+)
+def test_one_error_type_names_key_value_and_range(model, values, message):
+    with pytest.raises(ConfigError) as caught:
+        model(**values)
+    assert message in str(caught.value)
+    assert isinstance(caught.value, ValueError)  # what Python callers passing a bad argument catch
+
+
+def test_settings_are_typed_and_immutable():
+    settings = DetectorSettings(conf="0.7", tiles="2")
+    assert (settings.conf, settings.tiles) == (0.7, 2)
+    with pytest.raises(Exception, match="frozen"):
+        settings.conf = 0.1
+    assert settings.with_(tiles=3).tiles == 3
+    with pytest.raises(ConfigError, match="tiles = 99"):
+        settings.with_(tiles=99)
+
+
+def test_server_settings_read_the_environment_and_flags_win(monkeypatch):
+    environ = {"MASKWATCH_WORKERS": "3", "MASKWATCH_MAX_WAIT": "2.5", "MASKWATCH_CORS": "https://a.example/"}
+    settings = ServeSettings.from_env(environ, queue=4)
+    assert (settings.workers, settings.max_wait, settings.queue) == (3, 2.5, 4)
+    assert settings.cors_origins == ("https://a.example",)
+    assert ServeSettings.from_env(environ, workers=1).workers == 1
+    with pytest.raises(ConfigError, match="workers = 'many'"):
+        ServeSettings.from_env({"MASKWATCH_WORKERS": "many"})
+    monkeypatch.setenv("MASKWATCH_QUEUE", "7")  # the process environment, through pydantic-settings
+    assert ServeSettings().queue == 7 and ServeSettings(queue=1).queue == 1
+    assert ServeSettings.from_env({}).queue == 32  # an explicit mapping replaces the process environment
+
+
+def test_the_pipeline_checks_its_settings_before_any_work(data_dir):
+    from maskwatch.detect import detect
+    from maskwatch.detect.faces import YuNetDetector
+    from maskwatch.video.pipeline import VideoPipeline
+
+    with pytest.raises(ConfigError, match="conf = 2"):
+        detect(next((data_dir / "voc3" / "images").iterdir()), conf=2, verbose=False)
+    with pytest.raises(ConfigError, match="nms = 0"):
+        YuNetDetector("missing.onnx", nms_threshold=0)  # checked before the model file is even looked at
+
+    class Labels:
+        labels = ["with_mask", "without_mask"]
+
+    with pytest.raises(ConfigError, match="queue_size = 0"):
+        VideoPipeline(Labels(), queue_size=0)

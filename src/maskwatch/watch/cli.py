@@ -31,7 +31,7 @@ def watch_command(
 
     Exit code 1 when a stream failed (the others ran on).
     """
-    from maskwatch.images import atomic_write_text
+    from maskwatch.atomic import atomic_write_text
     from maskwatch.watch.runner import watch
 
     report = watch(config, engine=engine, address=address, duration=duration, verbose=not quiet)

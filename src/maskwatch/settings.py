@@ -30,33 +30,100 @@ ENV_PREFIX = "MASKWATCH_"
 _ENVIRON: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar("maskwatch_environ", default=None)
 
 
-def allowed(field: FieldInfo) -> str:
-    """The allowed range of a field as written in its constraints, e.g. '>= 1', '> 0 and <= 1'."""
-    parts = []
+def _num(value: float) -> str:
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
+
+
+def bounds(field: FieldInfo) -> tuple[float | None, float | None, bool, bool]:
+    """(low, high, low inclusive, high inclusive) from a field's ge/gt/le/lt constraints."""
+    low = high = None
+    low_in = high_in = True
     for item in field.metadata:
-        for attr, sign in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+        for attr in ("ge", "gt", "le", "lt"):
             value = getattr(item, attr, None)
-            if value is not None:
-                parts.append(f"{sign} {value}")
+            if value is None:
+                continue
+            if attr in ("ge", "gt"):
+                low, low_in = value, attr == "ge"
+            else:
+                high, high_in = value, attr == "le"
+    return low, high, low_in, high_in
+
+
+def allowed(field: FieldInfo) -> str:
+    """The allowed range of a field as the errors and `--keys` tables show it: '0 .. 1', '>= 1', '> 0'."""
+    low, high, low_in, high_in = bounds(field)
+    if low is not None and high is not None and low_in and high_in:
+        return f"{_num(low)} .. {_num(high)}"
+    parts = []
+    if low is not None:
+        parts.append(f"{'>=' if low_in else '>'} {_num(low)}")
+    if high is not None:
+        parts.append(f"{'<=' if high_in else '<'} {_num(high)}")
     return " and ".join(parts)
 
 
-def config_error(exc: ValidationError, model: type[BaseModel], source: str = "") -> ConfigError:
-    """A pydantic ValidationError as one ConfigError line per problem: key = value: why (allowed: range)."""
-    lines = []
-    for error in exc.errors():
-        key = ".".join(str(part) for part in error["loc"]) or model.__name__
-        field = model.model_fields.get(str(error["loc"][0])) if error["loc"] else None
-        why = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            known = ", ".join(model.model_fields)
-            lines.append(f"{key}: unknown setting (known: {known})")
+def _model_at(model: type[BaseModel], loc: tuple) -> tuple[type[BaseModel], FieldInfo | None]:
+    """The model holding the last part of `loc` and that part's field (None for an unknown key)."""
+    import typing
+
+    current: Any = model
+    field = None
+    for part in loc:
+        if isinstance(part, int):
             continue
-        span = allowed(field) if field is not None else ""
-        value = f" = {error['input']!r}" if "input" in error and not isinstance(error["input"], dict) else ""
-        lines.append(f"{key}{value}: {why}" + (f" (allowed: {span})" if span else ""))
+        fields = getattr(current, "model_fields", None)
+        if fields is None or part not in fields:
+            return current, None
+        field = fields[part]
+        if part is loc[-1]:
+            return current, field
+        hint = field.annotation
+        for arg in (hint, *typing.get_args(hint), *(a for x in typing.get_args(hint) for a in typing.get_args(x))):
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                current = arg
+                break
+    return current, field
+
+
+_EXPECTED = {
+    "int": "an integer",
+    "float": "a number",
+    "bool": "true or false",
+    "string": "text",
+    "list": "a list",
+    "dict": "a mapping",
+    "tuple": "a list",
+    "model": "a mapping of keys",
+}
+
+
+def describe_error(error: Mapping[str, Any], model: type[BaseModel]) -> str:
+    """One pydantic error as maskwatch says it: `key: value is out of range (allowed 0 .. 1)`."""
+    loc = tuple(error.get("loc", ()))
+    key = ".".join(str(part) for part in loc) or model.__name__
+    kind = str(error.get("type", ""))
+    value = error.get("input")
+    owner, field = _model_at(model, loc)
+    if kind == "extra_forbidden":
+        return f"{key}: unknown key (known keys here: {', '.join(getattr(owner, 'model_fields', {}))})"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        span = allowed(field) if field is not None else str(error.get("ctx", ""))
+        return f"{key}: {value!r} is out of range (allowed {span})"
+    if kind == "literal_error":
+        expected = str(error.get("ctx", {}).get("expected", "")).replace("'", "").replace(" or ", ", ")
+        return f"{key}: {value!r} is not allowed (choose one of: {expected})"
+    for stem, words in _EXPECTED.items():
+        if kind.startswith(stem) or kind == f"{stem}_type":
+            return f"{key}: expected {words}, got {value!r}"
+    message = str(error.get("msg", "")).removeprefix("Value error, ")
+    return f"{key}: {message}" if loc else message
+
+
+def config_error(exc: ValidationError, model: type[BaseModel], source: str = "") -> ConfigError:
+    """A pydantic ValidationError as one ConfigError: every problem with its key and allowed range."""
     where = f"{source}: " if source else ""
-    return ConfigError(where + "; ".join(lines))
+    return ConfigError(where + "; ".join(describe_error(e, model) for e in exc.errors()))
 
 
 class _Checked:

@@ -21,3 +21,18 @@ def make_callable(module_name: str, function_module: str, function_name: str) ->
             return getattr(importlib.import_module(function_module), function_name)(*args, **kwargs)
 
     sys.modules[module_name].__class__ = _CallableModule
+
+
+def lazy_exports(module_name: str, exports: dict[str, str]):
+    """A module `__getattr__` that imports `exports[name]` (a module path) on first use of `name`.
+
+    Packages list their public names this way so `import maskwatch.x` stays cheap (no OpenCV,
+    LiteRT or Ray until a name is used):  `__getattr__ = lazy_exports(__name__, _EXPORTS)`.
+    """
+
+    def __getattr__(name: str):
+        if name in exports:
+            return getattr(importlib.import_module(exports[name]), name)
+        raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
+
+    return __getattr__

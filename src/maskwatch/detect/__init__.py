@@ -12,9 +12,7 @@ YuNet file), `pipeline` (MaskDetector), `outputs`
 
 from __future__ import annotations
 
-import importlib
-
-from maskwatch.callable_module import make_callable
+from maskwatch.callable_module import lazy_exports, make_callable
 
 _EXPORTS = {
     "detect": "maskwatch.detect.api",
@@ -30,11 +28,7 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'maskwatch.detect' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 make_callable(__name__, "maskwatch.detect.api", "detect")

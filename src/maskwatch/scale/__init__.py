@@ -15,7 +15,7 @@ parts written atomically, what is done already), `bulk` (the Ray Data pipeline),
 
 from __future__ import annotations
 
-import importlib
+from maskwatch.callable_module import lazy_exports
 
 _EXPORTS = {
     "detect_bulk": "maskwatch.scale.bulk",
@@ -26,8 +26,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'maskwatch.scale' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -11,9 +11,7 @@ Modules: `config` (cameras.yaml), `stream` (one camera's pipeline in a thread, p
 
 from __future__ import annotations
 
-import importlib
-
-from maskwatch.callable_module import make_callable
+from maskwatch.callable_module import lazy_exports, make_callable
 
 _EXPORTS = {
     "watch": "maskwatch.watch.runner",
@@ -26,11 +24,7 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'maskwatch.watch' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 make_callable(__name__, "maskwatch.watch.runner", "watch")

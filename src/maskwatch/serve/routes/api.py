@@ -12,7 +12,7 @@ from maskwatch.errors import BadImageError
 from maskwatch.serve.engine import classify_job, detect_job
 from maskwatch.serve.errors import ApiError
 from maskwatch.serve.limits import check_pixels, require_image
-from maskwatch.serve.routes.common import get_runtime, read_upload, require_token, upload_body_schema
+from maskwatch.serve.routes.common import get_runtime, read_upload, require_token, upload_route
 from maskwatch.serve.routes.schemas import ClassifyResult, ImageResult, error_responses
 
 router = APIRouter(prefix="/api/v1", tags=["api v1"], dependencies=[Depends(require_token)])
@@ -29,15 +29,13 @@ async def _checked_image(request: Request) -> tuple[bytes, str, int]:
     return data, name, width * height
 
 
-@router.post(
+@upload_route(
+    router,
     "/detect",
-    summary="Find every face in an image and label its mask",
-    response_model=ImageResult,
-    responses={
-        200: {"content": {"image/jpeg": {}}, "description": "JSON result, or the annotated JPEG with ?annotate=true"},
-        **error_responses(400, 401, 413, 415, 422, 503),
-    },
-    openapi_extra=upload_body_schema("image (JPEG, PNG, WebP, GIF, BMP, TIFF)"),
+    "Find every face in an image and label its mask",
+    ImageResult,
+    "image (JPEG, PNG, WebP, GIF, BMP, TIFF)",
+    {200: {"content": {"image/jpeg": {}}, "description": "JSON result, or the annotated JPEG with ?annotate=true"}},
 )
 async def detect(
     request: Request,
@@ -56,12 +54,8 @@ async def detect(
     return record
 
 
-@router.post(
-    "/classify",
-    summary="Label one face crop (the whole image is the face)",
-    response_model=ClassifyResult,
-    responses=error_responses(400, 401, 413, 415, 422, 503),
-    openapi_extra=upload_body_schema("face crop image"),
+@upload_route(
+    router, "/classify", "Label one face crop (the whole image is the face)", ClassifyResult, "face crop image"
 )
 async def classify(request: Request):
     runtime = get_runtime(request)

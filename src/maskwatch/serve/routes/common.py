@@ -113,3 +113,20 @@ async def read_upload(request: Request, limit: int) -> tuple[bytes, str]:
             raise too_large(limit)
         chunks.append(chunk)
     return b"".join(chunks), clean_name(request.query_params.get("filename"))
+
+
+#: What an upload endpoint can answer besides its result.
+UPLOAD_ERRORS = (400, 401, 413, 415, 422, 503)
+
+
+def upload_route(router, path: str, summary: str, response_model, what: str, responses: dict | None = None):
+    """`router.post` for an upload endpoint: its result model, its errors and its request body, documented."""
+    from maskwatch.serve.routes.schemas import error_responses
+
+    return router.post(
+        path,
+        summary=summary,
+        response_model=response_model,
+        responses={**(responses or {}), **error_responses(*UPLOAD_ERRORS)},
+        openapi_extra=upload_body_schema(what),
+    )

@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse
 
 from maskwatch.serve.errors import ApiError
 from maskwatch.serve.limits import require_video
-from maskwatch.serve.routes.common import get_runtime, read_upload, require_token, upload_body_schema
+from maskwatch.serve.routes.common import get_runtime, read_upload, require_token, upload_route
 from maskwatch.serve.routes.schemas import VideoResult, error_responses
 from maskwatch.serve.video_job import video_job
 
@@ -36,12 +36,12 @@ def _prune(results_dir: Path, keep: int) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-@router.post(
+@upload_route(
+    router,
     "/video",
-    summary="Annotate a short video (annotated MP4 + JSONL to download)",
-    response_model=VideoResult,
-    responses=error_responses(400, 401, 413, 415, 422, 503),
-    openapi_extra=upload_body_schema("video (MP4, MOV, WebM, MKV, AVI)"),
+    "Annotate a short video (annotated MP4 + JSONL to download)",
+    VideoResult,
+    "video (MP4, MOV, WebM, MKV, AVI)",
 )
 async def video(request: Request):
     runtime = get_runtime(request)

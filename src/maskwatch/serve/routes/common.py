@@ -127,6 +127,8 @@ def upload_route(router, path: str, summary: str, response_model, what: str, res
         path,
         summary=summary,
         response_model=response_model,
+        # A record leaves out what it does not have (an image's face has no track_id), as every writer does.
+        response_model_exclude_none=True,
         responses={**(responses or {}), **error_responses(*UPLOAD_ERRORS)},
         openapi_extra=upload_body_schema(what),
     )

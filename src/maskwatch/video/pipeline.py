@@ -105,7 +105,7 @@ class VideoPipeline:
     ) -> None:
         VideoSettings(  # the ranges (ConfigError naming the option and its allowed range)
             classify_every=classify_every, detect_size=detect_size, min_confidence=min_confidence,
-            adaptive=adaptive, probe_every=probe_every, alpha=alpha, margin=margin, patience=patience,
+            adaptive=adaptive, probe_every=probe_every, coast=coast, alpha=alpha, margin=margin, patience=patience,
             lost_seconds=lost_seconds, annotate=annotate, threaded=threaded, queue_size=queue_size,
             opencv_threads=opencv_threads,
         )  # fmt: skip

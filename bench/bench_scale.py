@@ -143,7 +143,7 @@ def main() -> None:
         if not args.skip_images:
             rows = bench_images(images, work)
             print_table(
-                f"Bulk detection, {args.images} voc3 scenes, {os.cpu_count()} cores",
+                f"Bulk detection, {args.images} voc3 scenes, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}",
                 ["engine", "images", "faces", "images/s", "time vs local", "CPU ms/image"],
                 rows,
             )
@@ -152,7 +152,7 @@ def main() -> None:
         engines = ("local", "ray") if args.watch_engine == "both" else (args.watch_engine,)
         rows = [row for engine in engines for row in bench_watch(clips, counts, engine, work)]
         print_table(
-            f"watch: N file streams at once, {args.frames} frames each, 640x480",
+            f"watch: N file streams at once, {args.frames} frames each, 640x480, load {os.getloadavg()[0]:.1f}",
             ["run", "streams", "frames", "fps per stream", "fps all streams", "CPU ms/frame", "events"],
             rows,
         )

@@ -79,6 +79,12 @@ def test_a_rerun_into_the_same_output_processes_nothing_new(ray_run, scenes: Pat
     report = detect_bulk(str(scenes), out, verbose=False)
     assert (report.processed, report.already_done, report.total) == (0, SCENES, SCENES)
     assert sorted(p.name for p in out.glob("*.parquet")) == parts
+    # A file list (one path a line, relative to the list, comments allowed) names the same images.
+    listed = sorted(scenes.glob("*.jpg"))[:2]
+    file_list = scenes.parent / "list.txt"
+    file_list.write_text("# two scenes\n" + "".join(f"{scenes.name}/{p.name}\n" for p in listed))
+    report = detect_bulk(str(file_list), out, verbose=False)
+    assert (report.processed, report.already_done, report.total) == (0, 2, 2)
     # One new image in the folder: only that one is done. Read this time through an explicit
     # pyarrow filesystem (what an S3FileSystem with its own credentials would be).
     extra = scenes / "extra.jpg"

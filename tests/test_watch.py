@@ -117,6 +117,7 @@ def test_watch_runs_two_file_streams_at_once_and_writes_both_event_logs(local_ru
     folder, result, _ = local_run
     assert result.exit_code == 0, result.output
     report = json.loads((folder / "report.json").read_text())
+    alerts = 0
     for name in SCENES:
         camera = report["cameras"][name]
         assert (camera["frames"], camera["error"], camera["restarts"]) == (FRAMES, None, 0)
@@ -129,6 +130,8 @@ def test_watch_runs_two_file_streams_at_once_and_writes_both_event_logs(local_ru
         assert camera["summary"]["people"] == len(appeared)
         for alert in (e for e in events if e["event"] == "no_mask_alert"):
             assert alert["label"] == "without_mask" and alert["seconds"] >= 0.2
+            alerts += 1
+    assert alerts  # the crowds have people without a mask, seen for longer than 0.2 s
 
 
 def test_the_webhook_receiver_gets_every_event(local_run):
@@ -202,3 +205,24 @@ def test_cameras_yaml_is_checked(tmp_path: Path):
     path.write_text("cameras: []\nsink: {webhook: {url: ftp://x}}\n")
     with pytest.raises(ConfigError, match="http"):
         load_config(path)
+
+
+def test_the_no_mask_alert_fires_once_per_stretch_after_the_delay():
+    from maskwatch.watch.alerts import NoMaskAlerts
+
+    alerts = NoMaskAlerts(["without_mask"], after=1.0)
+    fired = []
+    # Track 7: no mask from t=0, alert at t=1.0 (not before, not again); mask on at t=2; off again at t=3.
+    timeline = [
+        (0.0, "without_mask"),
+        (0.5, "without_mask"),
+        (1.0, "without_mask"),
+        (1.5, "without_mask"),
+        (2.0, "with_mask"),
+        (3.0, "without_mask"),
+        (3.9, "without_mask"),
+        (4.0, "without_mask"),
+    ]
+    for frame, (t, label) in enumerate(timeline):
+        fired += [(a["time"], a["seconds"]) for a in alerts.update(frame, t, [7, -1], [label, "without_mask"])]
+    assert fired == [(1.0, 1.0), (4.0, 1.0)]  # untracked faces (id -1) never alert

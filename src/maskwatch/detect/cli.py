@@ -149,10 +149,11 @@ def _detect_ray(source, save_parquet, save_json, save_csv, save_coco, address, q
         verbose=not quiet,
         model=model,
         face_model=face_model,
+        limit=MAX_ROWS,
         **options,
     )
     if not quiet:
-        print_results(results)
+        print_results(results, total=report.total)
     if report.errors:
         if quiet:
             for problem in report.errors:
@@ -161,8 +162,12 @@ def _detect_ray(source, save_parquet, save_json, save_csv, save_coco, address, q
         raise typer.Exit(1)
 
 
-def print_results(results: list[dict]) -> None:
-    """The terminal table: one row per image (the first MAX_ROWS), faces per label."""
+def print_results(results: list[dict], total: int | None = None) -> None:
+    """The terminal table: one row per image (the first MAX_ROWS), faces per label.
+
+    `total`: how many images there are when results holds only the first ones.
+    """
+    total = len(results) if total is None else total
     if not results:
         return
     from rich.console import Console
@@ -170,7 +175,7 @@ def print_results(results: list[dict]) -> None:
 
     with_faces = next((r for r in results if r["detections"]), None)
     labels = list(with_faces["detections"][0]["probabilities"]) if with_faces is not None else []
-    table = Table(title=f"{len(results)} image(s)")
+    table = Table(title=f"{total} image(s)")
     table.add_column("image", overflow="fold")
     table.add_column("size", justify="right")
     table.add_column("faces", justify="right")
@@ -186,8 +191,8 @@ def print_results(results: list[dict]) -> None:
         )
     console = Console()
     console.print(table)
-    if len(results) > MAX_ROWS:
-        console.print(f"... {len(results) - MAX_ROWS} more image(s) (all of them with --save-json)")
+    if total > MAX_ROWS:
+        console.print(f"... {total - MAX_ROWS} more image(s) (all of them with --save-json)")
 
 
 def evaluate_detection_command(

@@ -43,6 +43,8 @@ BATCH_SIZE = 4
 #: what an interruption can lose, and how many parts a big archive makes.
 FLUSH_SECONDS = 30.0
 FLUSH_ROWS = 50_000
+#: Without a terminal, a progress line this often (seconds).
+PROGRESS_SECONDS = 30.0
 
 
 @dataclass
@@ -238,6 +240,7 @@ def _run(ray, inputs: Inputs, options, labels, store, report, workers, batch_siz
     pending: list[pa.Table] = []
     pending_rows, last_flush = 0, time.monotonic()
     bar = _progress(len(items), verbose)
+    last_line = time.monotonic()
 
     def flush() -> None:
         nonlocal pending_rows, last_flush
@@ -254,6 +257,9 @@ def _run(ray, inputs: Inputs, options, labels, store, report, workers, batch_siz
             if bar is not None:
                 bar.set_postfix(faces=report.faces, bad=len(report.errors), refresh=False)
                 bar.update(report.processed - bar.n)
+            elif verbose and time.monotonic() - last_line >= PROGRESS_SECONDS:
+                last_line = time.monotonic()  # no terminal (a log file, a cluster job): a line now and then
+                _log(f"detect (ray): {report.processed}/{len(items)} images, {report.faces} faces", verbose)
             if pending_rows >= FLUSH_ROWS or time.monotonic() - last_flush >= FLUSH_SECONDS:
                 flush()
     except MaskwatchError:
@@ -286,11 +292,12 @@ def _count(batch: pa.Table, report: BulkReport, verbose: bool) -> None:
 
 
 def _progress(total: int, verbose: bool):
-    if not verbose:
+    """A progress bar on a terminal; None elsewhere (then _run prints a line every PROGRESS_SECONDS)."""
+    if not verbose or not sys.stderr.isatty():
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, desc="detect (ray)", unit="img", file=sys.stderr, leave=False, disable=None)
+    return tqdm(total=total, desc="detect (ray)", unit="img", file=sys.stderr, leave=False)
 
 
 def _summary(report: BulkReport) -> str:

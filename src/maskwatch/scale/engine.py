@@ -23,17 +23,22 @@ def detect_ray(
     save_coco: str | os.PathLike | None = None,
     address: str | None = None,
     verbose: bool = True,
+    limit: int | None = None,
     **options,
 ) -> tuple[list[dict], BulkReport]:
-    """Run detect_bulk, then return (image results in source order, the run's report)."""
+    """Run detect_bulk, then return (image results in source order, the run's report).
+
+    `limit`: return only the first `limit` images' results (the CLI's table), so a million-image
+    archive is not read back into memory; the JSON / CSV / COCO files always have all of them.
+    """
     if save_parquet is None:
         raise ConfigError(
             "the Ray engine writes its results to a Parquet folder, which also makes reruns resumable: "
             "give --save-parquet DIR (save_parquet=...)"
         )
     report = detect_bulk(source, save_parquet, address=address, verbose=verbose, **options)
-    results = read_results(save_parquet, order=report.sources)
     if save_json is not None or save_csv is not None or save_coco is not None:
+        results = read_results(save_parquet, order=report.sources)
         from maskwatch.detect.outputs import write_coco, write_csv, write_json
 
         labels = ResultStore(save_parquet).labels() or []
@@ -43,13 +48,14 @@ def detect_ray(
             write_csv(results, save_csv, labels)
         if save_coco is not None:
             write_coco(results, save_coco, labels)
-    return results, report
+        return results[:limit], report
+    return read_results(save_parquet, order=report.sources[:limit]), report
 
 
 def read_results(save_parquet: str | os.PathLike, order: list[str] | None = None) -> list[dict]:
     """Image results from a Parquet folder: for the sources in `order` (in that order), or all."""
     store = ResultStore(save_parquet)
-    table = store.read()
+    table = store.read(sources=order if order is not None and len(order) <= 10_000 else None)
     if table is None:
         return []
     results, _errors = results_from_table(table)

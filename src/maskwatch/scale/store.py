@@ -54,13 +54,14 @@ class ResultStore:
         names = [e.path for e in entries if e.type == pafs.FileType.File and e.base_name.endswith(".parquet")]
         return sorted(n for n in names if not Path(n).name.startswith("."))
 
-    def read(self, columns: list[str] | None = None) -> pa.Table | None:
-        """All readable parts as one table (None when there are none)."""
+    def read(self, columns: list[str] | None = None, sources: list[str] | None = None) -> pa.Table | None:
+        """All readable parts as one table (None when there are none); only the rows of `sources` if given."""
+        filters = None if sources is None else [("source", "in", list(sources))]
         tables, labels = [], None
         self.unreadable = []
         for part in self.parts():
             try:
-                table = pq.read_table(part, filesystem=self.fs, columns=columns)
+                table = pq.read_table(part, filesystem=self.fs, columns=columns, filters=filters)
                 schema = pq.read_schema(part, filesystem=self.fs) if columns else table.schema
             except (OSError, pa.ArrowException) as exc:
                 self.unreadable.append(f"{part}: {exc}")

@@ -202,6 +202,9 @@ def test_cameras_yaml_is_checked(tmp_path: Path):
     path.write_text("cameras:\n  - {name: a, source: 0}\n  - {name: a, source: 1}\n")
     with pytest.raises(ConfigError, match="unique"):
         load_config(path)
+    path.write_text("cameras:\n  - {name: a, source: 0, options: {classify_every: 0}}\n")
+    with pytest.raises(ConfigError, match="classify_every"):  # the video settings' own ranges
+        load_config(path)
     path.write_text("cameras: []\nsink: {webhook: {url: ftp://x}}\n")
     with pytest.raises(ConfigError, match="http"):
         load_config(path)

@@ -120,9 +120,9 @@ class FaceLabeller:
         self.labels = self.detector.labels
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        from maskwatch.detect.outputs import image_result
         from maskwatch.detections import rescaled
         from maskwatch.images import DECODE_PIXELS, read_image
+        from maskwatch.records import image_record
 
         rows: list[dict] = []
         for key, data, error in zip(*(batch.column(c).to_pylist() for c in ("key", "data", "error")), strict=True):
@@ -139,8 +139,8 @@ class FaceLabeller:
             except Exception as exc:  # a file that breaks a library must not stop the archive
                 rows.append(error_row(key, f"{type(exc).__name__}: {exc}"))
                 continue
-            result = image_result(key, (image.height, image.width), detections, self.labels)
-            rows.extend(result_rows(result, self.labels))
+            record = image_record(key, (image.height, image.width), detections, self.labels)
+            rows.extend(result_rows(record, self.labels))
         return rows_table(rows, self.labels)
 
 

@@ -1,13 +1,14 @@
-"""The Parquet rows of bulk detection, and the way back to the local engine's image results.
+"""The Parquet rows of bulk detection, and the way back to the shared image records.
 
 One row per face, one row (face = null) per image without a face, one row (error set) per file
-that could not be used. Columns, flat so DuckDB / pandas / Spark query them directly::
+that could not be used. The columns are the CSV writer's (`maskwatch.records.csv_columns`), typed,
+plus `error`, flat so DuckDB / pandas / Spark query them directly::
 
     source, width, height, face, x1, y1, x2, y2, label, confidence, face_score,
     p_<label> (one column per model label, the probabilities), error
 
-The values are the image records' own (the same rounding), so `results_from_table` gives back
-exactly the dicts `maskwatch.detect(source)` returns.
+Rows are made from `maskwatch.records.ImageRecord`s and read back into them, so
+`results_from_table` gives exactly the dicts `maskwatch.detect(source)` returns.
 """
 
 from __future__ import annotations
@@ -16,24 +17,16 @@ from collections.abc import Iterable, Sequence
 
 import pyarrow as pa
 
+from maskwatch.records import FaceRecord, ImageRecord, csv_columns
+
 PROBABILITY_PREFIX = "p_"
 BOX = ("x1", "y1", "x2", "y2")
+_TYPES = {"source": pa.string(), "width": pa.int32(), "height": pa.int32(), "face": pa.int32(), "label": pa.string()}
 
 
 def arrow_schema(labels: Sequence[str]) -> pa.Schema:
-    fields = [
-        pa.field("source", pa.string(), nullable=False),
-        pa.field("width", pa.int32()),
-        pa.field("height", pa.int32()),
-        pa.field("face", pa.int32()),
-        *(pa.field(name, pa.float64()) for name in BOX),
-        pa.field("label", pa.string()),
-        pa.field("confidence", pa.float64()),
-        pa.field("face_score", pa.float64()),
-        *(pa.field(PROBABILITY_PREFIX + label, pa.float64()) for label in labels),
-        pa.field("error", pa.string()),
-    ]
-    return pa.schema(fields)
+    fields = [pa.field(name, _TYPES.get(name, pa.float64()), nullable=name != "source") for name in csv_columns(labels)]
+    return pa.schema([*fields, pa.field("error", pa.string())])
 
 
 def labels_of(schema: pa.Schema) -> list[str]:
@@ -41,18 +34,16 @@ def labels_of(schema: pa.Schema) -> list[str]:
     return [name[len(PROBABILITY_PREFIX) :] for name in schema.names if name.startswith(PROBABILITY_PREFIX)]
 
 
-def result_rows(result: dict, labels: Sequence[str]) -> list[dict]:
-    """Rows of one image result ({"source", "width", "height", "detections"})."""
-    base = {"source": result["source"], "width": result["width"], "height": result["height"]}
-    faces = result["detections"]
-    if not faces:
+def result_rows(image: ImageRecord, labels: Sequence[str]) -> list[dict]:
+    """Rows of one image record."""
+    base = {"source": image.source, "width": image.width, "height": image.height}
+    if not image.detections:
         return [dict(base, face=None)]
     rows = []
-    for i, face in enumerate(faces):
-        row = dict(base, face=i, label=face.get("label"), confidence=face.get("confidence"))
-        row.update(zip(BOX, face["box"], strict=True))
-        row["face_score"] = face.get("face_score")
-        probabilities = face.get("probabilities", {})
+    for i, face in enumerate(image.detections):
+        row = dict(base, face=i, label=face.label, confidence=face.confidence, face_score=face.face_score)
+        row.update(zip(BOX, face.box, strict=True))
+        probabilities = face.probabilities or {}
         row.update({PROBABILITY_PREFIX + label: probabilities.get(label) for label in labels})
         rows.append(row)
     return rows
@@ -63,34 +54,43 @@ def error_row(source: str, error: str) -> dict:
 
 
 def rows_table(rows: Iterable[dict], labels: Sequence[str]) -> pa.Table:
-    schema = arrow_schema(labels)
-    return pa.Table.from_pylist(list(rows), schema=schema)
+    return pa.Table.from_pylist(list(rows), schema=arrow_schema(labels))
+
+
+def _face(row: dict, labels: Sequence[str]) -> FaceRecord:
+    """A face as the local engine records it: only the fields it has (records leave out the rest)."""
+    fields: dict = {"box": [row[name] for name in BOX]}
+    if row["label"] is not None:
+        fields.update(label=row["label"], confidence=row["confidence"])
+    if row["face_score"] is not None:
+        fields["face_score"] = row["face_score"]
+    if row["label"] is not None:
+        fields["probabilities"] = {label: row[PROBABILITY_PREFIX + label] for label in labels}
+    return FaceRecord(**fields)
 
 
 def results_from_table(table: pa.Table) -> tuple[dict[str, dict], dict[str, str]]:
-    """({source: image result}, {source: error}) from result rows (any order, any number of parts)."""
+    """({source: image result dict}, {source: error}) from result rows (any order, any number of parts)."""
     labels = labels_of(table.schema)
-    results: dict[str, dict] = {}
+    sizes: dict[str, tuple[int, int]] = {}
     errors: dict[str, str] = {}
-    faces: dict[str, list[tuple[int, dict]]] = {}
+    faces: dict[str, list[tuple[int, FaceRecord]]] = {}
     for row in table.to_pylist():
         source = row["source"]
         if row.get("error") is not None:
             errors[source] = row["error"]
             continue
-        if source not in results:
-            results[source] = {"source": source, "width": row["width"], "height": row["height"], "detections": []}
-        if row["face"] is None:
-            continue
-        face = {"box": [row[name] for name in BOX]}
-        if row["label"] is not None:
-            face["label"] = row["label"]
-            face["confidence"] = row["confidence"]
-        if row["face_score"] is not None:
-            face["face_score"] = row["face_score"]
-        if row["label"] is not None:
-            face["probabilities"] = {label: row[PROBABILITY_PREFIX + label] for label in labels}
-        faces.setdefault(source, []).append((row["face"], face))
-    for source, found in faces.items():
-        results[source]["detections"] = [face for _, face in sorted(found, key=lambda item: item[0])]
+        sizes.setdefault(source, (row["width"], row["height"]))
+        faces.setdefault(source, [])
+        if row["face"] is not None:
+            faces[source].append((row["face"], _face(row, labels)))
+    results = {
+        source: ImageRecord(
+            source=source,
+            width=width,
+            height=height,
+            detections=[face for _, face in sorted(faces[source], key=lambda item: item[0])],
+        ).to_dict()
+        for source, (width, height) in sizes.items()
+    }
     return results, errors

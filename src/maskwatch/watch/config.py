@@ -34,27 +34,15 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from maskwatch.detect.settings import DetectorSettings
 from maskwatch.errors import ConfigError
+from maskwatch.video.settings import VideoSettings
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-#: VideoPipeline options a camera may set (the rest of the pipeline is not per camera).
-PIPELINE_OPTIONS = frozenset(
-    {
-        "classify_every",
-        "min_confidence",
-        "adaptive",
-        "probe_every",
-        "detect_size",
-        "alpha",
-        "margin",
-        "patience",
-        "lost_seconds",
-        "queue_size",
-        "threaded",
-    }
-)
-#: MaskDetector options a camera may set.
-DETECTOR_OPTIONS = frozenset({"conf", "nms", "upscale", "tiles", "min_face", "model", "face_model"})
+#: What a camera may set: the video pipeline's settings and the detector's (maskwatch's one
+#: settings models, with their ranges), plus the classifier / face model files.
+PIPELINE_OPTIONS = frozenset(VideoSettings.model_fields)
+DETECTOR_OPTIONS = frozenset(DetectorSettings.model_fields) | {"model", "face_model"}
 
 
 class _Strict(BaseModel):
@@ -109,6 +97,9 @@ class CameraConfig(_Strict):
         if unknown:
             known = ", ".join(sorted(PIPELINE_OPTIONS | DETECTOR_OPTIONS))
             raise ValueError(f"unknown option(s) {unknown}; known: {known}")
+        # Ranges and types as the settings models check them (a ConfigError is a ValueError).
+        VideoSettings(**{k: v for k, v in options.items() if k in PIPELINE_OPTIONS})
+        DetectorSettings(**{k: v for k, v in options.items() if k in DETECTOR_OPTIONS - {"model", "face_model"}})
         return options
 
 

@@ -61,6 +61,7 @@ def bench_images(images: list[Path], work: Path) -> list[list]:
     cold = maskwatch.detect(str(folder), engine="ray", save_parquet=work / "cold", verbose=False)
     cold_s = time.perf_counter() - started
     ray.init(
+        address="local",
         num_cpus=os.cpu_count(),
         include_dashboard=False,
         object_store_memory=256 * 1024**2,

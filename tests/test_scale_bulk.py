@@ -27,6 +27,7 @@ SCENES = 40
 @pytest.fixture(scope="module")
 def local_ray():
     ray.init(
+        address="local",  # a new instance, never a cluster `ray start` left on this machine
         num_cpus=2,
         include_dashboard=False,
         object_store_memory=256 * 1024**2,

@@ -163,7 +163,13 @@ def test_the_ray_engine_runs_each_stream_as_an_actor_and_restarts_it(clips, loca
     ray = pytest.importorskip("ray")
     local_folder = local_run[0]
     config = write_config(tmp_path, clips, {"jsonl": "events"})
-    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=128 * 1024**2, log_to_driver=False)
+    ray.init(
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        object_store_memory=128 * 1024**2,
+        log_to_driver=False,
+    )
     try:
         killed = []
 

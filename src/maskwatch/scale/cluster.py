@@ -1,7 +1,8 @@
 """Start a local Ray instance or join a cluster, quietly and with a small object store.
 
-`address=None` starts Ray on this machine (and stops it again afterwards); `"auto"` joins the
-cluster that `ray start --head` started here; `"ray://HOST:PORT"` connects through Ray Client.
+`address=None` starts Ray on this machine (and stops it again afterwards), unless RAY_ADDRESS
+names a cluster; `"auto"` joins the cluster that `ray start --head` started here; `HOST:PORT` a
+cluster's head; `"ray://HOST:PORT"` connects through Ray Client.
 When Ray is already initialised (a notebook, a test), that session is used and left running.
 """
 
@@ -57,7 +58,11 @@ def ray_session(
         return
     # ERROR: Ray's start-up notices (token file written, progress bars off) are not the user's business.
     options: dict = {"log_to_driver": False, "logging_level": logging.ERROR, "include_dashboard": False}
+    if address is None and os.environ.get("RAY_ADDRESS"):
+        address = os.environ["RAY_ADDRESS"]  # Ray's own way of naming the cluster to use
     if address is None:
+        # "local", not None: ray.init(None) would join any cluster `ray start` left on this machine.
+        options["address"] = "local"
         options["num_cpus"] = num_cpus
         options["object_store_memory"] = object_store_memory or OBJECT_STORE_BYTES
     elif num_cpus is not None or object_store_memory is not None:
@@ -66,8 +71,9 @@ def ray_session(
         raise ConfigError(f"--address {address!r}: use 'auto', 'ray://HOST:PORT' or HOST:PORT")
     if address is not None and address.startswith("ray://"):
         options.pop("include_dashboard")  # a Ray Client connection takes no node options
+    options.setdefault("address", address)
     try:
-        ray.init(address=address, **options)
+        ray.init(**options)
     except ConnectionError as exc:
         raise ConfigError(f"cannot reach the Ray cluster at {address}: {exc}") from None
     try:

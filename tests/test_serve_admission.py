@@ -113,6 +113,21 @@ def test_pixel_budget_runs_big_images_one_at_a_time() -> None:
     asyncio.run(scenario())
 
 
+def test_big_image_is_refused_at_once_when_the_budget_frees_too_late() -> None:
+    async def scenario() -> None:
+        admission = Admission(workers=2, max_waiting=8, max_wait=5, pixel_budget=40_000_000)
+        await admission.acquire(30_000_000)
+        admission.release(30_000_000, 6.0)  # big images take 0.2 us per pixel here
+        await admission.acquire(30_000_000)  # one is running again
+        with pytest.raises(Refused) as refused:  # would wait ~6 s for the budget: no point waiting
+            await admission.acquire(30_000_000)
+        assert refused.value.reason == "pixel_budget" and refused.value.retry_after == 6
+        await admission.acquire(1_000_000)  # a small image still fits beside it
+        assert admission.running == 2
+
+    asyncio.run(scenario())
+
+
 def test_closing_refuses_waiters_and_newcomers() -> None:
     async def scenario() -> None:
         admission = Admission(workers=1, max_waiting=8, max_wait=30, pixel_budget=100)

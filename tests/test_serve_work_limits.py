@@ -142,3 +142,16 @@ def test_wrong_typed_query_parameters_get_422(client, scene) -> None:
     response = client.post("/api/v1/detect?annotate=maybe", content=encode_jpeg(scene))
     assert response.status_code == 422 and response.json()["error"] == "invalid_parameter"
     assert "annotate" in response.json()["detail"]
+
+
+def test_filename_query_names_raw_uploads_within_bounds(client, scene) -> None:
+    from maskwatch.images import encode_jpeg
+
+    data = encode_jpeg(scene)
+    named = client.post("/api/v1/detect?filename=gate%2F7.jpg", content=data)
+    assert named.status_code == 200 and named.json()["source"] == "7.jpg"  # folders stripped
+    long = client.post("/api/v1/detect?filename=" + "x" * 300, content=data)
+    assert long.status_code == 422 and "filename" in long.json()["detail"]
+    spec = client.get("/openapi.json").json()
+    params = {p["name"] for p in spec["paths"]["/api/v1/detect"]["post"]["parameters"]}
+    assert {"annotate", "filename"} <= params

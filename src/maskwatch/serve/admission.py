@@ -27,6 +27,9 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
+#: Jobs from this many decoded pixels on teach the admission how long big images take.
+BIG_JOB_PIXELS = 4_000_000
+
 
 class Refused(Exception):
     """The request cannot start within the deadline; `retry_after` is the wait the server expects."""
@@ -56,6 +59,9 @@ class Admission:
         self._line: deque[_Ticket] = deque()
         #: Mean job duration in seconds (exponentially weighted); None until a job has finished.
         self.service_time: float | None = None
+        #: Seconds per decoded pixel of big jobs (>= BIG_JOB_PIXELS), exponentially weighted; None
+        #: until one has finished. Predicts how long a big image holds the pixel budget.
+        self.pixel_seconds: float | None = None
         self._closed = False
 
     @property
@@ -71,10 +77,20 @@ class Admission:
         # Everyone ahead plus the running jobs drain at `workers` jobs per service time.
         return service * (ahead + 1) / self.workers
 
-    def check(self) -> None:
+    def pixel_wait(self, cost: int) -> float:
+        """Seconds until `cost` more pixels fit the budget, from the big jobs' measured speed
+        (an upper bound: the running jobs have already done part of their work)."""
+        if self.pixels == 0 or self.pixels + cost <= self.pixel_budget or self.pixel_seconds is None:
+            return 0.0
+        return self.pixel_seconds * self.pixels
+
+    def check(self, cost: int = 0) -> None:
         """Refuse now (cheap: before the upload is read) when joining the line is pointless."""
         if self._closed:
             raise Refused("shutting_down", 5)
+        waiting_for_pixels = self.pixel_wait(cost)
+        if waiting_for_pixels > self.max_wait:
+            raise Refused("pixel_budget", waiting_for_pixels)
         if self.running < self.workers and not self._line:
             return
         if self.waiting >= self.max_waiting:
@@ -89,7 +105,7 @@ class Admission:
 
     async def acquire(self, cost: int) -> None:
         """Wait for a worker and `cost` pixels of budget, or raise Refused."""
-        self.check()
+        self.check(cost)
         if not self._line and self._fits(cost):
             self._start(cost)
             return
@@ -128,6 +144,9 @@ class Admission:
         self.pixels -= cost
         if count:
             self.service_time = seconds if self.service_time is None else 0.8 * self.service_time + 0.2 * seconds
+            if cost >= BIG_JOB_PIXELS:
+                rate = seconds / cost
+                self.pixel_seconds = rate if self.pixel_seconds is None else 0.5 * self.pixel_seconds + 0.5 * rate
         self._pump()
 
     def _pump(self) -> None:

@@ -39,6 +39,10 @@ Find every face in an image and label it **with_mask**, **without_mask** or
 * `POST /api/v1/video` - a short video in, annotated MP4 + JSONL out (download links).
 * `GET /api/v1/model` - labels, input size, model card, versions.
 * `WS /api/v1/live` - binary JPEG frames in, detections out (see the web page at `/`).
+* `GET /metrics` - Prometheus metrics (requests, latency, faces by label, queue depth, busy refusals).
+
+Busy workers: a request waits its turn while its expected wait stays under the server's limit
+(5 s by default); otherwise it gets 503 with `Retry-After` (seconds) at once.
 
 When the server runs with `--token`, every `/api/*` call needs `Authorization: Bearer <token>`
 (the WebSocket: first message `{"type": "auth", "token": "..."}`). Every refusal is JSON

@@ -34,7 +34,7 @@ class Metrics:
         self.busy = Counter(
             "maskwatch_busy_refusals",
             "Requests refused with 503 because they could not start in time (reason: queue_full, deadline, "
-            "shutting_down, video_busy)",
+            "pixel_budget, shutting_down, video_busy)",
             ["reason"],
             registry=self.registry,
         )

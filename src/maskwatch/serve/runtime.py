@@ -105,6 +105,14 @@ class Runtime:
         retry = str(max(self.settings.retry_after, refused.retry_after))
         if refused.reason == "shutting_down":
             return ApiError(503, "shutting_down", "the server is shutting down", headers={"Retry-After": retry})
+        if refused.reason == "pixel_budget":
+            return ApiError(
+                503,
+                "busy",
+                f"large images are being processed and this one would wait about {retry} s for room in the "
+                f"budget of {self.settings.max_pixels_in_flight:,} decoded pixels; retry after {retry} s",
+                headers={"Retry-After": retry},
+            )
         workers = self.settings.workers
         return ApiError(
             503,

@@ -12,7 +12,13 @@ from maskwatch.errors import BadImageError
 from maskwatch.serve.engine import classify_job, detect_job
 from maskwatch.serve.errors import ApiError
 from maskwatch.serve.limits import check_pixels, require_image
-from maskwatch.serve.routes.common import get_runtime, read_upload, require_token, upload_route
+from maskwatch.serve.routes.common import (
+    FilenameQuery,
+    get_runtime,
+    read_upload,
+    require_token,
+    upload_route,
+)
 from maskwatch.serve.routes.schemas import ClassifyResult, ImageResult, error_responses
 
 router = APIRouter(prefix="/api/v1", tags=["api v1"], dependencies=[Depends(require_token)])
@@ -40,6 +46,7 @@ async def _checked_image(request: Request) -> tuple[bytes, str, int]:
 async def detect(
     request: Request,
     annotate: bool = Query(False, description="return the annotated image (JPEG) instead of JSON"),
+    filename: FilenameQuery = None,
 ):
     runtime = get_runtime(request)
     data, name, pixels = await _checked_image(request)
@@ -57,7 +64,7 @@ async def detect(
 @upload_route(
     router, "/classify", "Label one face crop (the whole image is the face)", ClassifyResult, "face crop image"
 )
-async def classify(request: Request):
+async def classify(request: Request, filename: FilenameQuery = None):
     runtime = get_runtime(request)
     data, name, pixels = await _checked_image(request)
     try:

@@ -7,7 +7,7 @@ import os
 import re
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from maskwatch.serve.errors import ApiError
@@ -18,6 +18,12 @@ _bearer = HTTPBearer(
     auto_error=False,
     description="Needed only when the server was started with --token (or MASKWATCH_TOKEN).",
 )
+
+
+#: `?filename=` names a raw-body upload in the answer (multipart uploads carry their own name).
+FilenameQuery = Annotated[
+    str | None, Query(max_length=255, description="name of a raw-body upload, echoed back as `source`")
+]
 
 
 def get_runtime(request: Request) -> Runtime:

@@ -17,7 +17,13 @@ from fastapi.responses import FileResponse
 
 from maskwatch.serve.errors import ApiError
 from maskwatch.serve.limits import require_video
-from maskwatch.serve.routes.common import get_runtime, read_upload, require_token, upload_route
+from maskwatch.serve.routes.common import (
+    FilenameQuery,
+    get_runtime,
+    read_upload,
+    require_token,
+    upload_route,
+)
 from maskwatch.serve.routes.schemas import VideoResult, error_responses
 from maskwatch.serve.video_job import video_job
 
@@ -43,7 +49,7 @@ def _prune(results_dir: Path, keep: int) -> None:
     VideoResult,
     "video (MP4, MOV, WebM, MKV, AVI)",
 )
-async def video(request: Request):
+async def video(request: Request, filename: FilenameQuery = None):
     runtime = get_runtime(request)
     settings = runtime.settings
     runtime.require_pool()

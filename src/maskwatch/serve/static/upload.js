@@ -123,7 +123,7 @@ async function uploadImage(file) {
       { label: d.label },
       `${(d.confidence * 100).toFixed(1)} %`,
       d.box.map(Math.round).join(", "),
-      d.face_score.toFixed(2),
+      d.face_score !== undefined ? d.face_score.toFixed(2) : "",
     ]),
   );
   const jpeg = await new Promise((resolve) => resultCanvas.toBlob(resolve, "image/jpeg", 0.92));

@@ -269,7 +269,7 @@ def test_video_source_is_handed_to_maskwatch_video(detector, scenes, tmp_path: P
     clip = make_pan_clip(load_image(image), boxes, labels, tmp_path / "clip.mp4", frames=6)
     with pytest.raises(ConfigError, match="save-csv"):
         detect(clip.path, detector=detector, save_csv=tmp_path / "x.csv", verbose=False)
-    (report,) = detect(
+    results = detect(
         clip.path,
         detector=detector,
         save_dir=tmp_path / "out",
@@ -277,11 +277,16 @@ def test_video_source_is_handed_to_maskwatch_video(detector, scenes, tmp_path: P
         verbose=False,
         threaded=False,
     )
-    assert report["frames"] == 6
+    report = results.report
+    assert report["frames"] == 6 == len(results)
+    # One result type for frames and images: .detections inside, .to_dict() outside.
+    assert [r.index for r in results] == list(range(6))
+    assert all(len(r.detections) == len(r["detections"]) for r in results)
     assert Path(report["video"]).is_file() and Path(report["video"]).parent == tmp_path / "out"
     lines = [json.loads(line) for line in (tmp_path / "v.jsonl").read_text().splitlines()]
     frames = [line for line in lines if line.get("type") == "frame"]
     assert len(frames) == 6 and any(frame["detections"] for frame in frames)
+    assert frames == [r.to_dict() for r in results]
 
 
 def test_package_level_detect_is_callable(detector, scenes) -> None:
@@ -289,3 +294,22 @@ def test_package_level_detect_is_callable(detector, scenes) -> None:
 
     assert maskwatch.detect is module or callable(maskwatch.detect)
     assert module(scenes[0][0], detector=detector, verbose=False)[0]["detections"]
+
+
+def test_results_stream_like_ultralytics(detector, scenes, tmp_path: Path) -> None:
+    """stream=True yields the same results one at a time; outputs and `skipped` are complete at the end."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for image, _, _ in scenes[:3]:
+        (folder / image.name).write_bytes(image.read_bytes())
+    (folder / "broken.jpg").write_bytes(scenes[0][0].read_bytes()[:300])
+    listed = detect(folder, detector=detector, verbose=False)
+    stream = detect(folder, detector=detector, save_json=tmp_path / "r.json", verbose=False, stream=True)
+    assert not isinstance(stream, list) and not (tmp_path / "r.json").exists()
+    first = next(stream)
+    assert isinstance(first.detections, sv.Detections) and first.to_dict() == listed[0]
+    rest = list(stream)
+    assert [first, *rest] == listed and len(listed) == 3
+    assert json.loads((tmp_path / "r.json").read_text()) == [r.to_dict() for r in listed]
+    assert len(stream.skipped) == len(listed.skipped) == 1 and "broken.jpg" in stream.skipped[0]
+    assert listed.report is None

@@ -48,7 +48,7 @@ else:
     detector.process(np.zeros((480, 640, 3), np.uint8))  # models loaded and warm
     before = peak_mb()
     results = maskwatch.detect(path, detector=detector, verbose=False)
-    print(json.dumps({"before": before, "peak": peak_mb(), "result": results[0]}))
+    print(json.dumps({"before": before, "peak": peak_mb(), "result": results[0].to_dict()}))
 """
 
 

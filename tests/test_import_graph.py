@@ -34,6 +34,7 @@ STAGE_OF = {
     "maskwatch.version": "base",
     "maskwatch.home": "base",
     "maskwatch.records": "runtime",
+    "maskwatch.results": "runtime",
     "maskwatch.images": "images",
     "maskwatch.classifier": "runtime",
     "maskwatch.detections": "runtime",

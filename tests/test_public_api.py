@@ -12,7 +12,7 @@ import json, sys
 import maskwatch
 results = maskwatch.detect(sys.argv[1], verbose=False)
 heavy = sorted(m for m in ("tensorflow", "keras", "torch") if m in sys.modules)
-print(json.dumps({"results": results, "heavy": heavy}))
+print(json.dumps({"results": [r.to_dict() for r in results], "heavy": heavy}))
 """
 
 

@@ -79,8 +79,9 @@ def detect(
     engine: str = "local",
     address: str | None = None,
     save_parquet: str | os.PathLike | None = None,
+    stream: bool = False,
     **video_options,
-) -> list[dict]:
+):
     """Find faces in source and label each one; write the outputs asked for.
 
     Args:
@@ -109,12 +110,18 @@ def detect(
             into the same folder skips the images already done.
         **video_options: passed to maskwatch.video's pipeline (classify_every, detect_size, ...).
 
+        stream: yield the results one at a time (a `maskwatch.results.ResultStream`) instead of
+            returning them all, so a long video or a large folder never piles up in memory.
+
     Returns:
-        images: one dict per image read, {"source", "width", "height", "detections": [{"box",
-        "label", "confidence", "face_score", "probabilities"}]}; video: one report dict
-        (maskwatch.video.process_video's: frames, summary, events, output paths...).
+        `maskwatch.results.Results`, a list with one result per image read or per video frame;
+        each result has `.detections` (supervision.Detections) and `.to_dict()` (its JSON record,
+        which the result also reads like: `result["detections"]`). `.skipped` lists unreadable
+        files; for a video, camera or stream `.report` holds the run's report (frames, people,
+        events, output files). With stream=True, the same results as they come.
     """
     from maskwatch.detect.settings import DetectorSettings
+    from maskwatch.results import ResultStream
     from maskwatch.video.sources import Source
 
     # Checked up front, even when a ready `detector` makes them unused: a typo must not pass silently.
@@ -163,7 +170,12 @@ def detect(
         # Video default: no enlarged second pass (video_detector); images: DEFAULT_UPSCALE.
         if detector is None:
             detector = video.video_detector(model, face_model, **options)
-        return [_detect_video(video, parsed, detector, save_dir, save_json, window, verbose, max_frames, video_options)]
+        frames = ResultStream(
+            lambda run: _video_frames(
+                run, video, parsed, detector, save_dir, save_json, window, verbose, max_frames, stream, video_options
+            )
+        )
+        return frames if stream else frames.collect()
     if video_options:
         raise ConfigError(f"options {sorted(video_options)} only apply to video sources")
     from maskwatch.detect.pipeline import MaskDetector
@@ -171,30 +183,43 @@ def detect(
     if detector is None:
         options.setdefault("upscale", DEFAULT_UPSCALE)
         detector = MaskDetector(model, face_model, **options)
-    return _detect_images(parsed, detector, save_dir, save_json, save_csv, save_coco, window, verbose)
-
-
-def _detect_images(parsed, detector, save_dir, save_json, save_csv, save_coco, window, verbose) -> list[dict]:
-    from maskwatch.detect.outputs import (
-        FrameAnnotator,
-        annotated_path,
-        image_result,
-        write_coco,
-        write_csv,
-        write_json,
+    files = _image_files(parsed, save_dir)  # a source without images is an error now, not at the first result
+    images = ResultStream(
+        lambda run: _image_results(
+            run, parsed, files, detector, save_dir, save_json, save_csv, save_coco, window, verbose
+        )
     )
-    from maskwatch.detect.prefetch import detect_ahead
-    from maskwatch.detections import rescaled
-    from maskwatch.images import DECODE_PIXELS, read_image, save_image
+    return images if stream else images.collect()
 
+
+def _image_files(parsed, save_dir) -> list[Path]:
     files = parsed.images()
     if save_dir is not None:
         # `detect photos --save-dir photos/annotated` must not read back its own outputs next time.
         out = Path(save_dir).resolve()
         files = [f for f in files if not f.resolve().is_relative_to(out)] or files
+    return files
+
+
+def _image_results(run, parsed, files, detector, save_dir, save_json, save_csv, save_coco, window, verbose):
+    """Yield an ImageResult per readable image; write the files asked for when the images are done."""
+    from maskwatch.detect.outputs import (
+        FrameAnnotator,
+        annotated_path,
+        write_coco,
+        write_csv,
+        write_json,
+    )
+    from maskwatch.detect.prefetch import detect_ahead
+    from maskwatch.detections import LABEL, rescaled
+    from maskwatch.images import DECODE_PIXELS, read_image, save_image
+    from maskwatch.results import ImageResult
+
+    writing = any(output is not None for output in (save_json, save_csv, save_coco))
     annotator = FrameAnnotator(detector.labels) if (save_dir is not None or window is not None) else None
-    results: list[dict] = []
-    skipped: list[str] = []
+    records: list[dict] = []  # kept only for the output files, never the pixels
+    count = 0
+    skipped: list[str] = run.skipped
     counts: Counter[str] = Counter()
     progress = files
     if verbose and len(files) > 1:
@@ -220,37 +245,39 @@ def _detect_images(parsed, detector, save_dir, save_json, save_csv, save_coco, w
             rgb = image.rgb
             detections = detector.classify(rgb, item.faces) if split else detector.process(rgb)
             full = rescaled(detections, image.scale)
-            result = image_result(str(path), (image.height, image.width), full, detector.labels)
-            results.append(result)
-            counts.update(face["label"] for face in result["detections"])
+            result = ImageResult(str(path), image.width, image.height, full, detector.labels)
+            count += 1
+            if writing:
+                records.append(result.to_dict())
+            counts.update(str(label) for label in full.data.get(LABEL, ()))
             if annotator is not None:
                 drawn = annotator.annotate(rgb, detections)
                 if save_dir is not None:
                     save_image(annotated_path(save_dir, parsed.relative_name(path)), drawn)
                 if window is not None:
                     window.show(drawn, wait_ms=0)
+            yield result
     finally:
         prepared.close()
         if window is not None:
             window.close()
     if save_json is not None:
-        write_json(results, save_json)
+        write_json(records, save_json)
     if save_csv is not None:
-        write_csv(results, save_csv, detector.labels)
+        write_csv(records, save_csv, detector.labels)
     if save_coco is not None:
-        write_coco(results, save_coco, detector.labels)
+        write_coco(records, save_coco, detector.labels)
     if verbose:
-        _summary(results, skipped, counts, detector.labels, save_dir)
-    return results
+        _summary(count, skipped, counts, detector.labels, save_dir)
 
 
-def _summary(results, skipped, counts, labels, save_dir) -> None:
+def _summary(images: int, skipped, counts, labels, save_dir) -> None:
     faces = sum(counts.values())
     per_label = ", ".join(f"{label} {counts.get(label, 0)}" for label in labels)
-    line = f"{len(results)} image(s), {faces} face(s): {per_label}"
+    line = f"{images} image(s), {faces} face(s): {per_label}"
     if skipped:
         line += f"; {len(skipped)} file(s) skipped"
-    if save_dir is not None and results:
+    if save_dir is not None and images:
         line += f"; annotated images in {save_dir}"
     print(line, file=sys.stderr)
 
@@ -265,49 +292,43 @@ def _video_module(parsed):
     return video
 
 
-def _detect_video(video, parsed, detector, save_dir, save_json, window, verbose, max_frames, video_options) -> dict:
+def _video_frames(run, video, parsed, detector, save_dir, save_json, window, verbose, max_frames, stream, options):
+    """Yield a FrameResult per frame (tracked, smoothed, with events); `run.report` at the end.
+
+    With a window the annotated frames are shown as they come (q/Esc stops). Collected results
+    (stream=False) drop their annotated pixels, so a long video does not fill the memory.
+    """
+    from maskwatch.video.pipeline import VideoPipeline
+
     save = None
     if save_dir is not None:
         name = f"camera{parsed.value}" if isinstance(parsed.value, int) else Path(str(parsed.value)).stem or "stream"
         save = Path(save_dir) / f"{name}.mp4"
-    if window is None:
-        report = video.process_video(
-            parsed,
-            detector=detector,
-            save=save,
-            save_json=save_json,
-            max_frames=max_frames,
-            progress=verbose,
-            **video_options,
-        )
-    else:
-        report = _show_video(parsed, detector, save, save_json, max_frames, window, video_options)
-    if verbose:
-        summary = report.get("summary", {})
-        print(f"{report.get('frames', 0)} frame(s); summary: {summary}", file=sys.stderr)
-    return report
-
-
-def _show_video(source, detector, save, save_json, max_frames, window, video_options) -> dict:
-    """Run the video pipeline frame by frame, showing each annotated frame; q/Esc stops."""
-    from maskwatch.video.pipeline import VideoPipeline
-
-    pipeline = VideoPipeline(detector, annotate=True, **video_options)
-    results = pipeline.run(source, save=save, save_json=save_json, max_frames=max_frames)
+    pipeline = VideoPipeline(detector, annotate=window is not None, **options)
+    results = pipeline.run(parsed, save=save, save_json=save_json, max_frames=max_frames)
+    bar = None
     try:
         for result in results:
-            window.show(result.annotated, wait_ms=1)
-            if not window.open:
-                break
+            if verbose and window is None and bar is None:
+                from tqdm import tqdm
+
+                total = pipeline.source.frame_count if pipeline.source is not None else None
+                bar = tqdm(unit="frame", desc=parsed.name, total=min(total, max_frames or total) if total else None)
+            if bar is not None:
+                bar.update(1)
+            if window is not None:
+                window.show(result.annotated, wait_ms=1)
+                if not window.open:
+                    break
+            if not stream:
+                result.annotated = None
+            yield result
     finally:
         results.close()
-        window.close()
-    return {
-        "source": pipeline.source.name if pipeline.source else str(source),
-        "frames": pipeline.timings.frames,
-        "summary": pipeline.summary(),
-        "events": [event.to_dict() for event in pipeline.events],
-        "video": pipeline.outputs.get("video"),
-        "json": pipeline.outputs.get("json"),
-        "warnings": list(pipeline.warnings),
-    }
+        if bar is not None:
+            bar.close()
+        if window is not None:
+            window.close()
+        run.report = video.video_report(pipeline, parsed)
+    if verbose:
+        print(f"{run.report['frames']} frame(s); summary: {run.report['summary']}", file=sys.stderr)

@@ -130,7 +130,7 @@ def detect_command(
         max_frames=max_frames,
         verbose=not quiet,
     )
-    if quiet or not results or "detections" not in results[0]:
+    if quiet or not results or results.report is not None:  # a video's report went to stderr already
         return
     print_results(results)
 

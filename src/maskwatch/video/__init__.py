@@ -49,6 +49,7 @@ __all__ = [
     "open_source",
     "process_video",
     "video_detector",
+    "video_report",
 ]
 
 #: Video frames are already large enough for YuNet; upscaling (good for small photos) would cost
@@ -141,9 +142,17 @@ def process_video(
         results.close()
         if bar is not None:
             bar.close()
+    report = video_report(pipeline, source)
+    if keep_records:
+        report["records"] = records
+    return report
+
+
+def video_report(pipeline, source) -> dict:
+    """What a finished (or stopped) run found: source, frames, summary, events, outputs, timings."""
     src = pipeline.source
-    report = {
-        "source": src.name if src else str(source),
+    return {
+        "source": src.name if src else str(getattr(source, "value", source)),
         "frames": pipeline.timings.frames,
         "fps": src.fps if src else None,
         "size": list(src.size) if src and src.size else None,
@@ -156,6 +165,3 @@ def process_video(
         "timings_ms": {k: round(v, 3) for k, v in pipeline.timings.per_frame_ms().items()},
         "timings_cpu_ms": {k: round(v, 3) for k, v in pipeline.timings.per_frame_ms(cpu=True).items()},
     }
-    if keep_records:
-        report["records"] = records
-    return report

@@ -8,12 +8,13 @@ import numpy as np
 import supervision as sv
 
 from maskwatch.records import FrameRecord, face_records
+from maskwatch.results import Result
 from maskwatch.video.events import Event
 from maskwatch.video.frames import Frame
 
 
-@dataclass
-class FrameResult:
+@dataclass(eq=False)
+class FrameResult(Result):
     """One processed frame: the source frame, its labelled + tracked faces and the events it caused.
 
     `detections` is an sv.Detections with tracker_id (-1 = not yet a confirmed track), class_id /

@@ -107,14 +107,32 @@ def classify_source(
     return run
 
 
-def classify(source: str | os.PathLike, model: Classifier | str | os.PathLike | None = None) -> list[dict]:
-    """Label face crops: one dict per readable image with path, label, confidence, probabilities.
+def classify(
+    source: str | os.PathLike,
+    model: Classifier | str | os.PathLike | None = None,
+    save_json: str | os.PathLike | None = None,
+    batch_size: int = 32,
+) -> list[dict]:
+    """Label face crops: one dict per readable image with source, label, confidence, probabilities.
 
     source: an image file, a folder (searched recursively) or a folder of class folders
     (then each dict also has `true_label`). model: a model file (.tflite/.onnx/.keras with its
     sidecar json), a loaded `Classifier`, or None for the model shipped with maskwatch.
+    save_json: also write the results there. batch_size: faces per classifier call.
     """
-    return classify_source(source, model).results
+    results = classify_source(source, model, batch_size=batch_size).results
+    if save_json is not None:
+        save_results(results, save_json)
+    return results
+
+
+def save_results(results: Sequence[dict], path: str | os.PathLike) -> Path:
+    """The classify results as a JSON list (atomically)."""
+    import json
+
+    from maskwatch.atomic import atomic_write_text
+
+    return atomic_write_text(path, json.dumps(list(results), indent=2) + "\n")
 
 
 def summarize(results: Sequence[dict], labels: Sequence[str]) -> dict | None:

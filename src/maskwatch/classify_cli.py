@@ -25,13 +25,11 @@ def classify_command(
     max_rows: Annotated[int, typer.Option("--max-rows", min=0, help="Rows shown in the table (0 = none).")] = MAX_ROWS,
 ) -> None:
     """Label face crops with the mask classifier; labelled class folders also get accuracy."""
-    import json
 
     from rich.console import Console
     from rich.table import Table
 
-    from maskwatch.atomic import atomic_write_text
-    from maskwatch.classify import classify_source, summarize
+    from maskwatch.classify import classify_source, save_results, summarize
 
     console = Console()
     run = classify_source(source, model, batch_size=batch_size)
@@ -82,5 +80,5 @@ def classify_command(
             console.print(f"macro-F1: {metrics['macro_f1']:.3f}")
 
     if save_json is not None:
-        atomic_write_text(save_json, json.dumps(run.results, indent=2) + "\n")
+        save_results(run.results, save_json)
         console.print(f"results written to {save_json}")

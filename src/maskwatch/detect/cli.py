@@ -75,7 +75,9 @@ def detect_command(
     max_frames: Annotated[
         int | None, typer.Option("--max-frames", min=1, help="Stop a video/camera/stream after N frames.")
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, table or summary.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose/--quiet", " /-q", help="Progress, the results table and the summary.")
+    ] = True,
     engine: Annotated[
         str, typer.Option("--engine", help="local, or ray: Ray Data over this machine or a cluster (images).")
     ] = "local",
@@ -103,7 +105,7 @@ def detect_command(
             save_csv,
             save_coco,
             address,
-            quiet,
+            verbose,
             model,
             face_model,
             conf=conf,
@@ -128,14 +130,14 @@ def detect_command(
         save_coco=save_coco,
         show=show,
         max_frames=max_frames,
-        verbose=not quiet,
+        verbose=verbose,
     )
-    if quiet or not results or results.report is not None:  # a video's report went to stderr already
+    if not verbose or not results or results.report is not None:  # a video's report went to stderr already
         return
     print_results(results)
 
 
-def _detect_ray(source, save_parquet, save_json, save_csv, save_coco, address, quiet, model, face_model, **options):
+def _detect_ray(source, save_parquet, save_json, save_csv, save_coco, address, verbose, model, face_model, **options):
     """`--engine ray`: maskwatch.detect(source, engine="ray"); exit 1 when some files could not be used."""
     from maskwatch.scale.engine import detect_ray
 
@@ -146,16 +148,16 @@ def _detect_ray(source, save_parquet, save_json, save_csv, save_coco, address, q
         save_csv=save_csv,
         save_coco=save_coco,
         address=address,
-        verbose=not quiet,
+        verbose=verbose,
         model=model,
         face_model=face_model,
         limit=MAX_ROWS,
         **options,
     )
-    if not quiet:
+    if verbose:
         print_results(results, total=report.total)
     if report.errors:
-        if quiet:
+        if not verbose:
             for problem in report.errors:
                 typer.echo(f"skipped {problem}", err=True)
         typer.secho(f"{len(report.errors)} file(s) could not be used", fg=typer.colors.RED, err=True)
@@ -207,7 +209,9 @@ def evaluate_detection_command(
     tiles: TilesOpt = DEFAULT_TILES,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Evaluate the first N scenes only.")] = None,
     save_json: Annotated[Path | None, typer.Option("--save-json", help="Write the report as JSON.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print the JSON only.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose/--quiet", " /-q", help="Progress and tables on stderr (else the JSON only).")
+    ] = True,
 ) -> None:
     """Score face detection + labels on VOC scenes: AP@0.5 per class, mAP, face recall, label confusion."""
     import json
@@ -220,7 +224,7 @@ def evaluate_detection_command(
         face_model=face_model,
         limit=limit,
         save_json=save_json,
-        verbose=not quiet,
+        verbose=verbose,
         conf=conf,
         nms=nms,
         upscale=upscale,

@@ -24,6 +24,7 @@ import numpy as np
 import supervision as sv
 
 from maskwatch.classifier import DEFAULT_LABELS
+from maskwatch.detect.settings import DEFAULT_NMS, DEFAULT_SCORE, DEFAULT_TILES, DEFAULT_UPSCALE
 from maskwatch.errors import MaskwatchError, SourceError
 
 #: Faces at least this wide (pixels) are "not tiny" in the recall split.
@@ -161,13 +162,17 @@ def evaluate_detection(
     detector=None,
     model: str | os.PathLike | None = None,
     face_model: str | os.PathLike | None = None,
+    conf: float = DEFAULT_SCORE,
+    nms: float = DEFAULT_NMS,
+    upscale: float = DEFAULT_UPSCALE,
+    tiles: int = DEFAULT_TILES,
     limit: int | None = None,
     save_json: str | os.PathLike | None = None,
     verbose: bool = True,
-    **detector_options,
 ) -> dict:
     """Run MaskDetector on every VOC scene and score it (see the module docstring).
 
+    conf, nms, upscale, tiles: as for `maskwatch.detect` (used when no ready `detector` is given).
     Returns a JSON-ready dict; prints tables when verbose; writes it to save_json when given.
     """
     from supervision.metrics import MeanAveragePrecision
@@ -177,7 +182,7 @@ def evaluate_detection(
 
     scenes = load_voc_scenes(voc, limit=limit)
     if detector is None:
-        detector = MaskDetector(model, face_model, **detector_options)
+        detector = MaskDetector(model, face_model, conf=conf, nms=nms, upscale=upscale, tiles=tiles)
     gt_names = {lab for scene in scenes for lab in scene.labels}
     space = _label_space(gt_names, detector.labels)
     index = {lab: i for i, lab in enumerate(space)}

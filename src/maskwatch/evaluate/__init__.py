@@ -10,6 +10,7 @@ from a run's history) and return the result dict that is in `metrics.json`.
 
 from __future__ import annotations
 
+from maskwatch.evaluate.api import evaluate
 from maskwatch.evaluate.evaluator import evaluate_finished_run, evaluate_model, evaluate_run, load_predictor
 
-__all__ = ["evaluate_finished_run", "evaluate_model", "evaluate_run", "load_predictor"]
+__all__ = ["evaluate", "evaluate_finished_run", "evaluate_model", "evaluate_run", "load_predictor"]

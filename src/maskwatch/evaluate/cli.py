@@ -12,18 +12,6 @@ def register(app: typer.Typer) -> None:
     app.command("evaluate")(evaluate_command)
 
 
-def load_eval_dataset(data: Path, labels: list[str], data_type: str = "auto"):
-    """A FaceDataset from a folder of class folders or a VOC folder (annotations/ + images/)."""
-    from maskwatch.data import load_folder_dataset, load_voc_dataset
-
-    if data_type == "auto":
-        voc = any((data / sub).is_dir() for sub in ("annotations", "Annotations"))
-        data_type = "voc" if voc else "folder"
-    if data_type == "voc":
-        return load_voc_dataset(data, labels=labels)
-    return load_folder_dataset(data, labels=labels, group_by="stem")
-
-
 def evaluate_command(
     target: Annotated[Path, typer.Argument(help="A training run folder, or a model file (.keras/.tflite/.onnx).")],
     data: Annotated[
@@ -43,26 +31,9 @@ def evaluate_command(
     from rich.console import Console
     from rich.table import Table
 
-    from maskwatch.errors import ConfigError
-    from maskwatch.evaluate.evaluator import evaluate_model, evaluate_run, load_predictor
-    from maskwatch.runs import best_checkpoint, is_run_dir
+    from maskwatch.evaluate.api import evaluate
 
-    if data_type not in ("auto", "folder", "voc"):
-        raise ConfigError(f"--data-type {data_type!r}: use auto, folder or voc")
-    if split not in ("train", "val", "test"):
-        raise ConfigError(f"--split {split!r}: use test, val or train")
-    run = is_run_dir(target)
-    if run and data is None:
-        result = evaluate_run(target, split, model=model, out_dir=out)
-    else:
-        if data is None:
-            raise ConfigError(f"{target}: a model file needs --data (a folder of class folders or a VOC folder)")
-        model_path = (model or best_checkpoint(target)) if run else target
-        predictor = load_predictor(model_path)
-        dataset = load_eval_dataset(data, list(predictor.labels), data_type)
-        default_out = (target if run else Path.cwd()) / f"eval_{Path(model_path).stem}_{data.name}"
-        result = evaluate_model(predictor, dataset, out or default_out, title=f"{Path(model_path).name} on {data}")
-
+    result = evaluate(target, data=data, data_type=data_type, split=split, model=model, out=out)
     m = result["metrics"]
     console = Console()
     table = Table(title=f"{result['title']} ({m['n']} faces)")

@@ -8,6 +8,7 @@ int8) and ONNX, each with a sidecar `<file>.json` that `maskwatch.Classifier` re
 
 from __future__ import annotations
 
+from maskwatch.export.api import export
 from maskwatch.export.exporter import FORMATS, export_model, export_run, parse_formats
 
-__all__ = ["FORMATS", "export_model", "export_run", "parse_formats"]
+__all__ = ["FORMATS", "export", "export_model", "export_run", "parse_formats"]

@@ -39,44 +39,9 @@ def export_command(
     from rich.console import Console
     from rich.table import Table
 
-    from maskwatch.errors import ConfigError
-    from maskwatch.export.exporter import export_model, export_run, parse_formats
-    from maskwatch.models.loading import load_keras_model
-    from maskwatch.runs import is_run_dir
+    from maskwatch.export.api import export
 
-    names = parse_formats(formats)
-    if is_run_dir(source):
-        written = export_run(source, out, names, name=name, data=data, calibration_samples=calibration)
-    elif source.suffix.lower() == ".keras":
-        from maskwatch.classifier import read_model_info, sidecar_path
-        from maskwatch.export.calibration import representative_from_folder
-
-        label_list = [x.strip() for x in labels.split(",") if x.strip()] if labels else None
-        if label_list is None and not sidecar_path(source).is_file():
-            raise ConfigError(f"{source}: no {sidecar_path(source).name} beside it; pass --labels a,b[,c]")
-        model = load_keras_model(source)
-        shape = model.input_shape
-        size = (int(shape[1]), int(shape[2]))
-        crops = None
-        if data is not None:
-            crops = representative_from_folder(data, size, calibration)
-        elif "tflite_int8" in names:
-            raise ConfigError("tflite_int8 needs calibration images: pass --data FOLDER (face crops)")
-        info = read_model_info(source) if sidecar_path(source).is_file() else None
-        written = export_model(
-            model,
-            out if out is not None else source.parent,
-            names,
-            labels=label_list or info.labels,
-            input_size=info.input_size if info else None,
-            backbone=info.backbone if info else None,
-            representative=crops,
-            name=name or source.stem,
-            crop_margin=info.crop_margin if info else None,
-            source=source,
-        )
-    else:
-        raise ConfigError(f"{source}: not a run folder or a .keras file")
+    written = export(source, formats, out=out, name=name, data=data, labels=labels, calibration=calibration)
 
     import json
 

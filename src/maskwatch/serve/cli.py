@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 
-def serve(
+def serve_command(
     host: Annotated[str, typer.Option(help="Interface to listen on (0.0.0.0 = every interface).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     token: Annotated[
@@ -56,78 +55,27 @@ def serve(
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Serve the web page (live webcam + upload) and the REST API; OpenAPI docs at /docs."""
-    import uvicorn
+    from maskwatch.serve.run import serve
 
-    from maskwatch.serve.app import create_app, install_log_redaction
-    from maskwatch.serve.settings import MB, ServeSettings, parse_origins
-
-    settings = ServeSettings.from_env(
-        model=str(model) if model else None,
-        token=token or None,
-        cors_origins=parse_origins(cors) if cors else None,
-        workers=workers,
-        queue=queue,
-        max_body_bytes=int(max_upload_mb * MB),
-        max_video_bytes=int(max_video_mb * MB),
-        max_video_seconds=max_video_seconds,
-        max_pixels=max_pixels,
-        max_wait=max_wait,
-        max_pixels_in_flight=max(max_pixels_in_flight or max_pixels, max_pixels),
-        max_video_frames=max_video_frames,
-    )
-    app = create_app(settings)
-    auth = "token required" if settings.auth_required else "no token (open)"
-    typer.echo(f"maskwatch serve: http://{host}:{port}/  ({settings.workers} worker(s), {auth})")
-    config = uvicorn.Config(
-        app,
+    if serve(
         host=host,
         port=port,
+        token=token,
+        cors=cors,
+        workers=workers,
+        queue=queue,
+        max_wait=max_wait,
+        model=model,
+        max_upload_mb=max_upload_mb,
+        max_video_mb=max_video_mb,
+        max_video_seconds=max_video_seconds,
+        max_pixels=max_pixels,
+        max_pixels_in_flight=max_pixels_in_flight,
+        max_video_frames=max_video_frames,
         log_level=log_level,
-        ws_max_size=settings.max_body_bytes + 1024,
-        timeout_graceful_shutdown=5,
-    )
-    install_log_redaction()  # after Config, which (re)configures uvicorn's loggers
-    server = _Server(config)
-    server.runtime = app.state.runtime
-    server.run()
-    if server.signalled:
+    ):
         raise typer.Exit(0)  # stopped on purpose: no KeyboardInterrupt traceback
 
 
-def _server_class():
-    import uvicorn
-
-    class Server(uvicorn.Server):
-        """uvicorn's server, which also cancels running jobs as soon as SIGINT/SIGTERM arrives.
-
-        uvicorn waits for open requests before the app's shutdown runs; a video job would hold it
-        for minutes. Telling the runtime at the signal makes running jobs stop between two frames
-        and answer 503, so the server is gone within seconds, without a 500 or a traceback.
-        """
-
-        runtime = None
-        signalled = False
-
-        def handle_exit(self, sig, frame) -> None:
-            self.signalled = True
-            if self.runtime is not None:
-                self.runtime.begin_shutdown()
-            super().handle_exit(sig, frame)
-
-        @contextlib.contextmanager
-        def capture_signals(self):
-            # uvicorn re-raises the signal after a graceful stop (a KeyboardInterrupt traceback for
-            # SIGINT); the stop was asked for and is done, so it is not re-raised here.
-            with super().capture_signals():
-                yield
-                self._captured_signals.clear()
-
-    return Server
-
-
-def _Server(config):  # noqa: N802 (a class built lazily: uvicorn is imported only to serve)
-    return _server_class()(config)
-
-
 def register(app: typer.Typer) -> None:
-    app.command("serve")(serve)
+    app.command("serve")(serve_command)

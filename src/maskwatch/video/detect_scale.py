@@ -121,4 +121,3 @@ def shrink(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if (rgb.shape[1], rgb.shape[0]) == (width, height):
         return rgb
     return cv2.resize(rgb, (width, height), interpolation=cv2.INTER_LINEAR)
-

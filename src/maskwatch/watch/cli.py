@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -25,17 +24,14 @@ def watch_command(
         float | None, typer.Option("--duration", min=0.1, help="Stop after this many seconds (default: until Ctrl-C).")
     ] = None,
     save_json: Annotated[Path | None, typer.Option("--save-json", help="Write the final report as JSON.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No per-camera report on stderr.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose/--quiet", " /-q", help="The per-camera report on stderr.")] = True,
 ) -> None:
     """Watch every camera of CONFIG at once; events go to its sink (JSON Lines files, a webhook).
 
     Exit code 1 when a stream failed (the others ran on).
     """
-    from maskwatch.atomic import atomic_write_text
     from maskwatch.watch.runner import watch
 
-    report = watch(config, engine=engine, address=address, duration=duration, verbose=not quiet)
-    if save_json is not None:
-        atomic_write_text(save_json, json.dumps(report, indent=2) + "\n")
+    report = watch(config, engine=engine, address=address, duration=duration, save_json=save_json, verbose=verbose)
     if any(camera["error"] for camera in report["cameras"].values()):
         raise typer.Exit(1)

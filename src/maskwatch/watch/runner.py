@@ -45,9 +45,12 @@ def watch(
     engine: str = "local",
     address: str | None = None,
     duration: float | None = None,
+    save_json: str | os.PathLike | None = None,
     verbose: bool = True,
 ) -> dict:
     """Run every camera of config until all end (files, max_frames), `duration` seconds pass or Ctrl-C.
+
+    save_json: also write the report there (atomically).
 
     Returns {"cameras": {name: {"frames", "fps", "events", "restarts", "error", "summary"}},
     "sink": the sink's counts (events written, webhook sent / dropped), "seconds"}.
@@ -78,6 +81,12 @@ def watch(
     for camera in state.values():
         camera.pop("done")
     report = {"cameras": state, "sink": sink_stats, "seconds": round(time.monotonic() - started, 3)}
+    if save_json is not None:
+        import json
+
+        from maskwatch.atomic import atomic_write_text
+
+        atomic_write_text(save_json, json.dumps(report, indent=2) + "\n")
     if verbose:
         _print_report(report)
     return report

@@ -49,10 +49,10 @@ def evaluate(
     data = Path(data) if data is not None else None
     model = Path(model) if model is not None else None
     if data_type not in DATA_TYPES:
-        raise ConfigError(f"data_type: {data_type!r} is not allowed (choose one of: {', '.join(DATA_TYPES)})")
+        raise ConfigError(f"--data-type {data_type!r}: is not allowed (choose one of: {', '.join(DATA_TYPES)})")
     if split not in SPLITS:
         raise ConfigError(f"split: {split!r} is not allowed (choose one of: {', '.join(SPLITS)})")
-    for path, what in ((target, "run folder or model file"), (data, "data folder"), (model, "model file")):
+    for path, what in ((target, "run folder or model file"), (data, "--data folder"), (model, "--model file")):
         if path is not None and not path.exists():
             raise SourceError(f"{path}: no such {what} (it does not exist)")
     run = is_run_dir(target)
@@ -63,7 +63,7 @@ def evaluate(
     if run and data is None:
         return evaluate_run(target, split, model=model, out_dir=out)
     if data is None:
-        raise ConfigError(f"{target}: a model file needs data (a folder of class folders or a VOC folder)")
+        raise ConfigError(f"{target}: a model file needs --data (a folder of class folders or a VOC folder)")
     model_path = (model or best_checkpoint(target)) if run else target
     predictor = load_predictor(model_path)
     dataset = load_eval_dataset(data, list(predictor.labels), data_type)

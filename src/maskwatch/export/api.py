@@ -50,7 +50,7 @@ def export(
         labels = [x.strip() for x in labels.split(",") if x.strip()]
     label_list = list(labels) if labels else None
     if label_list is None and not sidecar_path(source).is_file():
-        raise ConfigError(f"{source}: no {sidecar_path(source).name} beside it; pass labels a,b[,c]")
+        raise ConfigError(f"{source}: no {sidecar_path(source).name} beside it; pass --labels a,b[,c]")
     model = load_keras_model(source)
     shape = model.input_shape
     size = (int(shape[1]), int(shape[2]))
@@ -58,7 +58,7 @@ def export(
     if data is not None:
         crops = representative_from_folder(data, size, calibration)
     elif "tflite_int8" in names:
-        raise ConfigError("tflite_int8 needs calibration images: pass data=FOLDER (face crops)")
+        raise ConfigError("tflite_int8 needs calibration images: pass --data FOLDER (face crops)")
     info = read_model_info(source) if sidecar_path(source).is_file() else None
     return export_model(
         model,

@@ -125,18 +125,21 @@ def test_steady_scenes_are_detected_every_other_frame_and_changes_every_frame() 
     assert empty.detect_on(2, 640, 480)  # nobody there: keep looking on every frame
 
 
-def test_coasting_moves_confirmed_tracks_by_their_velocity() -> None:
+def test_coasting_moves_tracks_by_their_velocity_and_keeps_untracked_faces() -> None:
     coaster = Coaster()
-    for frame, x in ((0, 100.0), (2, 104.0)):  # track 7 moves 2 px per frame; -1 is never carried
+    for frame, x in ((0, 100.0), (2, 104.0)):  # track 7 moves 2 px per frame; -1 has no track yet
         faces = from_faces(np.array([[x, 50, x + 20, 70], [300, 50, 320, 70]]), np.array([0.9, 0.8]))
         faces.tracker_id = np.array([7, -1])
+        faces.data["probabilities"] = np.array([[0.9, 0.1, 0.0], [0.2, 0.8, 0.0]], np.float32)
         coaster.remember(frame, faces)
-    moved = coaster.coast(3, 640, 480, known=lambda tid: True)
-    assert moved.tracker_id.tolist() == [7]
-    np.testing.assert_allclose(moved.xyxy[0], [106, 50, 126, 70])
-    assert len(coaster.coast(4, 640, 480, known=lambda tid: False)) == 0
-    coaster.forget([7])
-    assert len(Coaster().coast(0, 640, 480, known=lambda tid: True)) == 0
+    moved = coaster.coast(3, 640, 480)
+    assert moved.tracker_id.tolist() == [7, -1]
+    np.testing.assert_allclose(moved.xyxy, [[106, 50, 126, 70], [300, 50, 320, 70]])
+    np.testing.assert_allclose(moved.data["probabilities"][1], [0.2, 0.8, 0.0])
+    coaster.remember(3, moved, detected=False)  # a coasted frame does not change the velocity
+    np.testing.assert_allclose(coaster.coast(4, 640, 480).xyxy[0], [108, 50, 128, 70])
+    assert len(coaster.coast(5, 105, 480)) == 0  # both faces outside a 105 px wide frame: dropped
+    assert len(Coaster().coast(0, 640, 480)) == 0
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,11 @@ from maskwatch.detections import LANDMARKS, from_faces
 
 
 class Coaster:
-    """`remember(frame, faces)` after tracking a detected frame; `coast(frame, w, h)` on a skipped one."""
+    """`remember(frame, faces, detected)` after every frame; `coast(frame, w, h)` on a skipped one.
+
+    Every face of the last frame is carried on, with everything it carries (labels, probabilities):
+    a confirmed track at its velocity, a face without a track yet (id -1) where it was.
+    """
 
     def __init__(self) -> None:
         self._last: sv.Detections | None = None
@@ -26,10 +30,12 @@ class Coaster:
         self._seen: dict[int, tuple[np.ndarray, int]] = {}
         self._velocity: dict[int, np.ndarray] = {}
 
-    def remember(self, frame: int, faces: sv.Detections) -> None:
-        """Tracked faces of a detected frame (tracker_id set; -1 faces are not carried on)."""
+    def remember(self, frame: int, faces: sv.Detections, detected: bool = True) -> None:
+        """A frame's final faces (tracker_id set); velocities are measured on detected frames only."""
         ids = faces.tracker_id if faces.tracker_id is not None else np.full(len(faces), -1)
         for tid, box in zip(ids, faces.xyxy, strict=True):
+            if not detected:
+                break
             tid = int(tid)
             if tid < 0:
                 continue
@@ -37,17 +43,16 @@ class Coaster:
             if previous is not None and frame > previous[1]:
                 self._velocity[tid] = (box - previous[0]) / (frame - previous[1])
             self._seen[tid] = (box.astype(np.float32).copy(), frame)
-        self._keep(frame, faces[ids >= 0] if len(faces) else faces)
+        self._keep(frame, faces)
 
-    def coast(self, frame: int, width: int, height: int, known) -> sv.Detections:
-        """The last frame's confirmed tracks moved on to `frame` (only ids for which `known(id)` is true)."""
+    def coast(self, frame: int, width: int, height: int) -> sv.Detections:
+        """The last frame's faces moved on to `frame` (clipped to the frame; faces pushed out are dropped)."""
         last = self._last
         if last is None or not len(last):
             empty = from_faces(np.zeros((0, 4)), np.zeros(0))
             empty.tracker_id = np.zeros(0, dtype=int)
             return empty
-        keep = np.array([known(int(t)) for t in last.tracker_id], dtype=bool)
-        faces = last[keep]
+        faces = last[np.arange(len(last))]
         steps = frame - self._last_frame
         if len(faces) and steps > 0:
             shift = np.stack([self._velocity.get(int(t), np.zeros(4, np.float32)) for t in faces.tracker_id]) * steps

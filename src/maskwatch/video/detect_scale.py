@@ -1,7 +1,7 @@
 """At which resolution to run the face detector on a stream: as small as its faces allow.
 
 YuNet's cost grows with the pixels it sees (~8 ms at 640x480, ~2.5 ms at 320x240, ~0.9 ms at
-160x120 with two threads), and it finds faces reliably from about 20-25 px. A door camera whose
+160x120 with two threads), and it finds faces reliably from about 20-30 px. A door camera whose
 faces are 120 px wide wastes most of its detector time at full resolution; a far crowd with
 25 px faces needs all of it. So the choice is made per stream, from the faces the stream shows:
 
@@ -28,8 +28,11 @@ import numpy as np
 
 from maskwatch.errors import ConfigError
 
-#: The smallest face the shrunk frame must still show at this size (px, shorter box side).
-MIN_FACE = 24.0
+#: The smallest face the shrunk frame must still show at this size (px, shorter box side). Masked
+#: faces score lower with YuNet, and lower still when small: on the held-out voc3 scenes (as
+#: 4-frame still streams, bench/bench_speed.py) face recall / mAP@0.5 were 0.697 / 0.510 at 24 px,
+#: 0.704 / 0.511 at 28 and 0.714 / 0.523 at 32 (full size always: 0.708 / 0.532).
+MIN_FACE = 32.0
 #: A full-resolution frame this often (30 = once a second at 30 fps).
 PROBE_EVERY = 30
 EMPTY_SCALE = 0.5

@@ -166,11 +166,12 @@ class VideoPipeline:
         t0, c0 = time.perf_counter(), time.thread_time()
         coasted = faces is None
         if coasted:
+            # The last frame's faces moved on; unconfirmed ones (-1) keep the probabilities they had.
             height, width = frame.image.shape[:2]
-            faces = self._coaster.coast(frame.index, width, height, lambda tid: tid in self._smoother)
+            faces = self._coaster.coast(frame.index, width, height)
+            carried = faces.data.get(PROBABILITIES, np.zeros((len(faces), len(self.labels)), np.float32))
         else:
             faces = self._tracker.update(faces)
-            self._coaster.remember(frame.index, faces)
         t1, c1 = time.perf_counter(), time.thread_time()
         n = len(faces)
         ids = faces.tracker_id
@@ -188,16 +189,19 @@ class VideoPipeline:
             due[labelled.data["_row"]] = True
         t2, c2 = time.perf_counter(), time.thread_time()
         # A face whose crop came out empty (box outside the frame) has no probabilities: drop it.
-        keep = due | np.array([int(t) >= 0 and int(t) in self._smoother for t in ids], dtype=bool)
+        keep = due | np.array([(coasted and int(t) < 0) or int(t) in self._smoother for t in ids], dtype=bool)
         if not keep.all():
             faces, raw, due = faces[keep], raw[keep], due[keep]
             ids = faces.tracker_id
+            if coasted:
+                carried = carried[keep]
         probs = np.zeros((len(faces), len(self.labels)), dtype=np.float32)
         class_id = np.zeros(len(faces), dtype=int)
         for i in range(len(faces)):
             tid = int(ids[i])
             if tid < 0:
-                probs[i], class_id[i] = raw[i], int(raw[i].argmax())
+                probs[i] = carried[i] if coasted else raw[i]
+                class_id[i] = int(probs[i].argmax())
             elif due[i]:
                 probs[i], class_id[i] = self._smoother.update(tid, raw[i], frame.index)
                 self._schedule.record(frame.index, tid, raw[i], class_id[i])
@@ -209,6 +213,7 @@ class VideoPipeline:
         faces.data[PROBABILITIES] = probs
         faces.data[RAW_PROBABILITIES] = raw
         faces.data[CLASSIFIED] = due
+        self._coaster.remember(frame.index, faces, detected=not coasted)
         events = self._log.observe(frame.index, frame.time, ids, faces.data[LABEL], faces.confidence)
         # A little longer than the tracker keeps a lost track, so a person is only declared gone
         # (and their smoothing state dropped) once the tracker cannot bring the same id back.

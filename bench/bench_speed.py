@@ -415,23 +415,42 @@ def bench_video(clips: list[Clip], runs: dict[str, Callable], rounds: int, warmu
 # --------------------------------------------------------------------------------------- accuracy
 
 
-def held_out_scenes(config: Path) -> tuple[set[str], set[str]]:
-    """(voc3 scene stems in the config's val + test splits, stems in its train split)."""
+def held_out_scenes(config: Path, split_csvs: list[Path] = ()) -> tuple[set[str], set[str]]:
+    """(voc3 scene stems in the config's val + test splits, stems in its train split).
+
+    `split_csvs`: split.csv files of training runs whose models are compared (a run trained on
+    another split): scenes in their train rows are not held out either.
+    """
+    import csv
+
     from maskwatch.train.config import load_config
-    from maskwatch.train.trainer import load_sources, split_dataset
 
     cwd = os.getcwd()
     os.chdir(ROOT)  # the config's relative paths are from the repository root
     try:
         cfg = load_config(config)
-        splits = split_dataset(load_sources(cfg), cfg)
+        try:  # the data loaders' home since the training-data rework
+            from maskwatch.data.sources import load_sources, split_dataset
+            from maskwatch.train.faces import pipeline_face_finder
+
+            photos = any(src.type == "photos" for src in cfg.data.sources)
+            dataset = load_sources(cfg.data, find_faces=pipeline_face_finder() if photos else None)
+            splits = split_dataset(dataset, cfg.data)
+        except ImportError:
+            from maskwatch.train.trainer import load_sources, split_dataset
+
+            splits = split_dataset(load_sources(cfg), cfg)
     finally:
         os.chdir(cwd)
+    trained: set[str] = set()
+    for path in split_csvs:
+        with open(path, newline="", encoding="utf-8") as handle:
+            trained |= {Path(r["path"]).stem for r in csv.DictReader(handle) if r.get("split") == "train"}
 
     def stems(split: str) -> set[str]:
         return {Path(s.path).stem for s in splits[split].samples if Path(s.path).parent.parent.name == "voc3"}
 
-    return stems("val") | stems("test"), stems("train")
+    return (stems("val") | stems("test")) - trained, stems("train") | trained
 
 
 def bench_accuracy(scorers: dict[str, object], held_out: set[str], folder: Path) -> None:
@@ -544,6 +563,13 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=10, help="frames of each run not counted")
     parser.add_argument("--only", default=None, help="comma-separated systems (default: all)")
     parser.add_argument("--config", type=Path, default=ROOT / "configs" / "default.yaml")
+    parser.add_argument(
+        "--split-csv",
+        type=Path,
+        action="append",
+        default=[],
+        help="split.csv of a compared model's training run: its train scenes are not held out (repeatable)",
+    )
     parser.add_argument("--folder-images", type=int, default=300)
     parser.add_argument("--fast-model", default=None, help="model file for the fast rows (default: shipped 'fast')")
     parser.add_argument("--skip-video", action="store_true")
@@ -557,7 +583,7 @@ def main() -> None:
     only = set(args.only.split(",")) if args.only else None
     global FAST_MODEL
     FAST_MODEL = args.fast_model
-    held_out, _ = held_out_scenes(args.config)
+    held_out, _ = held_out_scenes(args.config, args.split_csv)
     runs, scorers, closers = {}, {}, []
     if not (args.skip_video and args.skip_accuracy):
         runs, scorers, closers = build_systems(only)

@@ -98,8 +98,8 @@ def test_detect_scale_shrinks_for_large_faces_and_probes_at_full_size() -> None:
     assert tiny.scale(1, 640, 480) == 1.0  # 12 px faces: never shrunk
 
 
-def test_steady_scenes_are_detected_every_other_frame_and_changes_every_frame() -> None:
-    policy = DetectScale(min_face=24, probe_every=30)
+def test_steady_scenes_skip_detection_and_changes_bring_it_back() -> None:
+    policy = DetectScale(min_face=24, probe_every=30, coast_frames=1)
     face, other = [100, 100, 196, 196], [300, 100, 396, 196]
 
     def step(frame: int, boxes: list) -> bool:
@@ -115,6 +115,10 @@ def test_steady_scenes_are_detected_every_other_frame_and_changes_every_frame() 
     assert step(8, [face, other])  # ...brings detection back on every frame until steady again
     assert step(9, [face, other]) is False
     assert step(30, [face, other])  # probes always run
+    third = DetectScale(min_face=24, coast_frames=2)
+    third.observe(0, np.array([face]), 1.0)
+    third.observe(1, np.array([face]), 0.5)
+    assert [third.detect_on(f, 640, 480) for f in (2, 3, 4)] == [False, False, True]
     off = DetectScale(coast=False)
     off.observe(0, np.array([face]), 1.0)
     off.observe(1, np.array([face]), 0.5)

@@ -1,12 +1,12 @@
-"""Faces on frames the detector skipped: each confirmed track moved on by its own recent velocity.
+"""Faces on frames the detector skipped: each face of the last frame carried on at its track's velocity.
 
-When a stream's faces are small the detector has to look at the whole frame at full size, and it
-is then most of a frame's cost; those faces are far from the camera and move only a few pixels a
-frame. So on such streams the detector may run on every other frame only (detect_scale.DetectScale
-decides), and on the frames in between every confirmed track is carried on ("coasted") from its
-last box at its measured velocity: the same idea as a video analytics pipeline's inference
-interval with a tracker filling the gaps. Nothing is classified on a coasted frame; the track keeps
-its smoothed label, and faces due for classification are classified on the next detected frame.
+A steady scene - the same people, about as many faces detection after detection - does not need
+the detector on every frame (detect_scale.DetectScale decides when it may skip), and the
+detector is most of a frame's cost. On the frames in between, every face of the last frame is
+carried on ("coasted"): a confirmed track from its last box at its measured velocity, a face
+without a track yet where it was - the idea of a video analytics pipeline's inference interval
+with a tracker filling the gaps. Nothing is classified on a coasted frame; tracks keep their
+smoothed labels, and faces due for classification are classified on the next detected frame.
 """
 
 from __future__ import annotations

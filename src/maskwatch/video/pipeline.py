@@ -75,8 +75,8 @@ class VideoPipeline:
     (a result below it is checked again on the next frame), `detect_size` (long side for face
     detection, None = native), `adaptive` (shrink further per stream when its faces are large,
     with a full-size probe frame every `probe_every` frames; see detect_scale.py), `coast` (with
-    `adaptive`: on streams of small faces detect every other frame and carry tracks on between,
-    see coasting.py), `alpha` /
+    `adaptive`: steady scenes are detected every third frame and tracks carried on between, see
+    detect_scale.py and coasting.py), `alpha` /
     `margin` / `patience` (label smoothing, see tracking.LabelSmoother), `lost_seconds` (how long
     a track waits for its face to come back), `annotate` (draw boxes into FrameResult.annotated even when not saving),
     `threaded` (False runs every stage in the calling thread: simpler to debug, slower),

@@ -25,7 +25,7 @@ class VideoSettings(Settings):
     min_confidence: float = Field(MIN_CONFIDENCE, ge=0.0, le=1.0, description="below: re-check on the next frame")
     adaptive: bool = Field(True, description="shrink frames further per stream as its faces allow")
     probe_every: int | None = Field(None, ge=1, description="frames between full-size probes (adaptive)")
-    coast: bool = Field(True, description="steady scenes: detect every other frame, tracks coasted between")
+    coast: bool = Field(True, description="steady scenes: detect every third frame, tracks coasted between")
     alpha: float = Field(ALPHA, gt=0.0, le=1.0, description="weight of a new frame in a track's smoothed label")
     margin: float = Field(MARGIN, ge=0.0, le=1.0, description="lead a new label needs to replace the current one")
     patience: int = Field(PATIENCE, ge=1, description="frames a new label must lead before it is taken")

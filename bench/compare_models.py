@@ -103,13 +103,13 @@ def patched(patch: str | None):
     if patch is None:
         yield
         return
-    import maskwatch.train.trainer as trainer
+    import maskwatch.data as trainer  # the trainer looks split_dataset up here at run time
 
     if patch == "drop_synthetic":
         original_split = trainer.split_dataset
 
-        def split_without_synthetic(dataset, cfg):
-            splits = original_split(dataset, cfg)
+        def split_without_synthetic(dataset, data_cfg):
+            splits = original_split(dataset, data_cfg)
             for name in ("train", "val"):
                 ds = splits[name]
                 keep = [i for i, s in enumerate(ds.samples) if s.source != SYNTHETIC_SOURCE]

@@ -28,7 +28,7 @@ from maskwatch.errors import ConfigError, ModelFileError
 if TYPE_CHECKING:
     from maskwatch.data import FaceDataset
 
-SPLIT_COLUMNS = ("split", "path", "label", "group", "source", "box", "margin")
+SPLIT_COLUMNS = ("split", "path", "label", "group", "source", "box", "margin", "real")
 
 
 @dataclass(frozen=True)
@@ -171,7 +171,7 @@ def write_split(path: str | os.PathLike, splits: Mapping[str, FaceDataset]) -> N
     for split_name, ds in splits.items():
         for s in ds.samples:
             box = "" if s.box is None else " ".join(f"{v:g}" for v in s.box)
-            writer.writerow([split_name, s.path, s.label, s.group, s.source, box, getattr(s, "margin", "")])
+            writer.writerow([split_name, s.path, s.label, s.group, s.source, box, s.margin, str(s.real).lower()])
     atomic_write_text(path, buffer.getvalue())
 
 
@@ -217,6 +217,7 @@ def read_split(run_dir: str | os.PathLike, split: str = "test", labels: list[str
                     box=box,
                     source=row.get("source") or "",
                     margin=margin,
+                    real=(row.get("real") or "true").lower() != "false",
                 )
             )
     if not samples:

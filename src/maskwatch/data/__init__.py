@@ -19,11 +19,15 @@ from __future__ import annotations
 from maskwatch.data.faces import load_faces, loaded_indices
 from maskwatch.data.folder import load_folder_dataset
 from maskwatch.data.labels import map_label
+from maskwatch.data.photos import load_photo_dataset
 from maskwatch.data.report import describe
 from maskwatch.data.samples import DatasetError, FaceDataset, FaceSample, SkippedFile, combine
 from maskwatch.data.sampling import class_weights, oversample, sample_per_class
+from maskwatch.data.scenes import MIN_FACE
+from maskwatch.data.sources import load_source, load_sources, split_dataset
 from maskwatch.data.split import SPLITS, group_split
-from maskwatch.data.voc import MIN_FACE, load_voc_dataset
+from maskwatch.data.voc import load_voc_dataset
+from maskwatch.data.yolo import load_yolo_dataset
 
 __all__ = [
     "MIN_FACE",
@@ -39,8 +43,13 @@ __all__ = [
     "load_faces",
     "loaded_indices",
     "load_folder_dataset",
+    "load_photo_dataset",
+    "load_source",
+    "load_sources",
     "load_voc_dataset",
+    "load_yolo_dataset",
     "map_label",
     "oversample",
     "sample_per_class",
+    "split_dataset",
 ]

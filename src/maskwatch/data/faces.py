@@ -34,6 +34,8 @@ def load_faces(
     input_size: int | tuple[int, int],
     workers: int = 2,
     progress: bool = True,
+    jitter: float = 0.0,
+    seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, list[SkippedFile]]:
     """Load, crop and resize every sample.
 
@@ -42,6 +44,8 @@ def load_faces(
         input_size: model input as (height, width), or one int for a square input.
         workers: decoding threads.
         progress: show a tqdm progress bar (on a terminal only).
+        jitter: move and scale every scene box by up to this fraction of its size (training only:
+            detector boxes never sit exactly where an annotator drew); reproducible per `seed`.
 
     Returns (x, y, skipped): x uint8 (N, H, W, 3) RGB, y int64 (N,) label indices into
     `dataset.labels`, in dataset order with skipped samples left out; skipped lists the
@@ -69,7 +73,8 @@ def load_faces(
         for i in indices:
             sample = dataset.samples[i]
             try:
-                face = image if sample.box is None else crop_box(image, sample.box, sample.margin)
+                box = sample.box if sample.box is None or not jitter else jitter_box(sample.box, jitter, seed, i)
+                face = image if box is None else crop_box(image, box, sample.margin)
                 if face.size == 0:
                     reason = f"box {sample.box} is outside the {image.shape[1]}x{image.shape[0]} image"
                     skipped += _skip(path, reason, "box_outside", [i])
@@ -93,6 +98,16 @@ def load_faces(
     if ok.all():
         return x, y, skipped
     return x[ok], y[ok], skipped
+
+
+def jitter_box(box: tuple[float, float, float, float], amount: float, seed: int, index: int) -> tuple[float, ...]:
+    """The box shifted by up to `amount` of its size and scaled by 1 +- amount (sample `index`, `seed`)."""
+    rng = np.random.default_rng([seed, index])
+    dx, dy, scale = rng.uniform(-amount, amount, 3)
+    width, height = box[2] - box[0], box[3] - box[1]
+    cx, cy = (box[0] + box[2]) / 2 + dx * width, (box[1] + box[3]) / 2 + dy * height
+    half_w, half_h = width * (1 + scale) / 2, height * (1 + scale) / 2
+    return cx - half_w, cy - half_h, cx + half_w, cy + half_h
 
 
 def _skip(path: str, reason: str, kind: str, indices: list[int]) -> list[SkippedFile]:

@@ -22,7 +22,7 @@ from maskwatch.images import iter_image_files
 log = logging.getLogger(__name__)
 
 
-def _class_folders(root: Path) -> list[Path]:
+def class_folders(root: Path) -> list[Path]:
     if not root.is_dir():
         raise DatasetError(f"{root}: dataset folder not found (expected one sub-folder per class)")
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -61,7 +61,7 @@ def load_folder_dataset(
     source = source or root.name
     files: list[tuple[str, str]] = []  # (path, label)
     found_labels: list[str] = []
-    for folder in _class_folders(root):
+    for folder in class_folders(root):
         label = map_label(folder.name, label_map)
         if label is None:
             log.info("%s: class folder dropped by label_map", folder)
@@ -78,7 +78,7 @@ def load_folder_dataset(
     paths = [path for path, _ in files]
     skipped: list[SkippedFile] = []
     if manifest is not None:
-        groups = _manifest_groups(paths, manifest)
+        groups = manifest_groups(paths, manifest)
     elif group_by == "phash":
         hashes, skipped = hash_files(paths, workers=workers)
         groups = group_by_stem_and_hash([p for p in paths if p in hashes], hashes)
@@ -93,7 +93,7 @@ def load_folder_dataset(
     return FaceDataset(samples, ordered, skipped)
 
 
-def _manifest_groups(paths: list[str], manifest: str | os.PathLike) -> dict[str, str]:
+def manifest_groups(paths: list[str], manifest: str | os.PathLike) -> dict[str, str]:
     listed = read_manifest_groups(manifest)
     groups = {p: listed[path_key(p)] for p in paths if path_key(p) in listed}
     unlisted = [p for p in paths if p not in groups]

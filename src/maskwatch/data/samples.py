@@ -29,7 +29,8 @@ class FaceSample:
     `margin` (fraction of the box size per side) is added when the pixels are cut out, the
     same way detection crops are made. `group` ties together samples that must never be
     split apart (the same photo, near-duplicates, faces of one scene). `source` names the
-    dataset the sample came from.
+    dataset the sample came from. `real` is False for pasted-on or generated masks, which never
+    count as evidence of real-world accuracy.
     """
 
     path: str
@@ -38,6 +39,12 @@ class FaceSample:
     box: tuple[float, float, float, float] | None = None
     source: str = ""
     margin: float = 0.1
+    real: bool = True
+
+    @property
+    def face_width(self) -> float | None:
+        """Width of the face in its source image (pixels); None for a crop file (read the image)."""
+        return None if self.box is None else self.box[2] - self.box[0]
 
 
 @dataclass(frozen=True)

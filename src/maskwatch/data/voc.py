@@ -20,29 +20,13 @@ from xml.etree.ElementTree import Element
 
 from maskwatch.data.labels import LabelMap, map_label, order_labels
 from maskwatch.data.samples import DatasetError, FaceDataset, FaceSample, SkippedFile
+from maskwatch.data.scenes import MIN_FACE, Skip, check_box, image_size
 from maskwatch.images import IMAGE_SUFFIXES
 
 log = logging.getLogger(__name__)
 
-#: Default smallest face side (pixels) kept. Below 8 px a face (10 px with the 10 % margin) is
-#: a few blurred blocks once resized to the model input, and its label is mostly guesswork;
-#: in voc3 this drops ~6 % of the boxes (87 of 1,559) but only 1 of the 29 rare
-#: mask_weared_incorrect ones, whereas 10 px would drop 11 %.
-MIN_FACE = 8
-
 #: A VOC annotation is a few KB; anything this large is not one.
 MAX_XML_BYTES = 5_000_000
-
-_EXIF_ORIENTATION = 0x0112
-
-
-class _Skip(Exception):
-    """Internal: this XML file (or one object of it) cannot be used; carries kind and reason."""
-
-    def __init__(self, kind: str, reason: str) -> None:
-        super().__init__(reason)
-        self.kind = kind
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -62,22 +46,22 @@ class VocAnnotation:
 
 
 def parse_voc_xml(path: str | os.PathLike) -> VocAnnotation:
-    """Parse one annotation safely; raises _Skip with the reason when the file cannot be used."""
+    """Parse one annotation safely; raises Skip with the reason when the file cannot be used."""
     import defusedxml
     import defusedxml.ElementTree as SafeET
 
     try:
         if os.path.getsize(path) > MAX_XML_BYTES:
-            raise _Skip("bad_xml", f"annotation is larger than {MAX_XML_BYTES:,} bytes; not a VOC file")
+            raise Skip("bad_xml", f"annotation is larger than {MAX_XML_BYTES:,} bytes; not a VOC file")
         root = SafeET.parse(path).getroot()
     except defusedxml.DefusedXmlException as exc:
-        raise _Skip("unsafe_xml", f"unsafe XML refused ({type(exc).__name__}: {exc})") from None
+        raise Skip("unsafe_xml", f"unsafe XML refused ({type(exc).__name__}: {exc})") from None
     except SafeET.ParseError as exc:
-        raise _Skip("bad_xml", f"malformed XML ({exc})") from None
+        raise Skip("bad_xml", f"malformed XML ({exc})") from None
     except (OSError, ValueError) as exc:
-        raise _Skip("bad_xml", f"cannot read XML ({exc})") from None
+        raise Skip("bad_xml", f"cannot read XML ({exc})") from None
     if root.tag != "annotation":
-        raise _Skip("bad_xml", f"root element is <{root.tag}>, not <annotation>")
+        raise Skip("bad_xml", f"root element is <{root.tag}>, not <annotation>")
     return VocAnnotation(
         filename=(root.findtext("filename") or "").strip(),
         size=_read_size(root),
@@ -120,32 +104,7 @@ def find_image(images_dir: Path, filename: str, xml_stem: str) -> Path:
             for candidate in (images_dir / f"{stem}{suffix}", images_dir / f"{stem}{suffix.upper()}"):
                 if candidate.is_file():
                     return candidate
-    raise _Skip("missing_image", f"image {filename or xml_stem!r} not found in {images_dir}")
-
-
-def image_size(path: Path) -> tuple[int, int]:
-    """(width, height) of an image as load_image returns it (EXIF rotation applied), header only."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as img:
-            width, height = img.size
-            if img.getexif().get(_EXIF_ORIENTATION) in (5, 6, 7, 8):
-                width, height = height, width
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
-        raise _Skip("bad_image", f"image {path.name} cannot be read ({exc})") from None
-    if width <= 0 or height <= 0:
-        raise _Skip("bad_image", f"image {path.name} has zero size")
-    return width, height
-
-
-def clip_box(
-    box: tuple[float, float, float, float], width: int, height: int
-) -> tuple[float, float, float, float] | None:
-    """The box clipped to the image, or None when nothing of it is inside."""
-    x1, y1 = min(max(box[0], 0.0), width), min(max(box[1], 0.0), height)
-    x2, y2 = min(max(box[2], 0.0), width), min(max(box[3], 0.0), height)
-    return (x1, y1, x2, y2) if x2 > x1 and y2 > y1 else None
+    raise Skip("missing_image", f"image {filename or xml_stem!r} not found in {images_dir}")
 
 
 def _subfolder(root: Path, names: Sequence[str]) -> Path:
@@ -197,7 +156,7 @@ def load_voc_dataset(
             ann = parse_voc_xml(xml)
             image = find_image(images_dir, ann.filename, xml.stem)
             width, height = image_size(image)
-        except _Skip as skip:
+        except Skip as skip:
             log.warning("skipped %s: %s", xml, skip.reason)
             skipped.append(SkippedFile(str(xml), skip.reason, skip.kind))
             continue
@@ -208,10 +167,15 @@ def load_voc_dataset(
                 dropped += 1
                 continue
             where = f"object {k} ({obj.name or 'no name'})"
-            problem, kind, box = _check_object(obj, label, width, height, min_face)
-            if problem:
-                log.debug("skipped %s %s: %s", xml, where, problem)
-                skipped.append(SkippedFile(str(xml), f"{where}: {problem}", kind))
+            try:
+                if not label:
+                    raise Skip("bad_label", "object has no <name>")
+                if obj.box is None:
+                    raise Skip("bad_box", obj.problem)
+                box = check_box(obj.box, width, height, min_face)
+            except Skip as skip:
+                log.warning("skipped %s %s: %s", xml, where, skip.reason)
+                skipped.append(SkippedFile(str(xml), f"{where}: {skip.reason}", skip.kind))
                 continue
             found.add(label)
             samples.append(FaceSample(str(image), label, image.stem, box, source or root.name, margin))
@@ -223,20 +187,3 @@ def load_voc_dataset(
     if not samples:
         raise DatasetError(f"{root}: no usable face box in {len(xml_files)} annotation files")
     return FaceDataset(samples, order_labels(found, labels, str(root)), skipped)
-
-
-def _check_object(
-    obj: VocObject, label: str, width: int, height: int, min_face: int
-) -> tuple[str, str, tuple[float, float, float, float] | None]:
-    """(problem, kind, clipped box); problem is "" when the face is usable."""
-    if not label:
-        return "object has no <name>", "bad_label", None
-    if obj.box is None:
-        return obj.problem, "bad_box", None
-    box = clip_box(obj.box, width, height)
-    if box is None:
-        return f"box {obj.box} is outside the {width}x{height} image", "box_outside", None
-    face_w, face_h = box[2] - box[0], box[3] - box[1]
-    if min(face_w, face_h) < min_face:
-        return f"face is {face_w:g}x{face_h:g} px, smaller than min_face={min_face}", "small_face", None
-    return "", "", box

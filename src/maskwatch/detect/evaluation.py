@@ -27,6 +27,15 @@ from maskwatch.classifier import DEFAULT_LABELS
 from maskwatch.detect.settings import DEFAULT_NMS, DEFAULT_SCORE, DEFAULT_TILES, DEFAULT_UPSCALE
 from maskwatch.errors import MaskwatchError, SourceError
 
+#: Face-width buckets (pixels in the scene) of the "by_width" report, as in maskwatch.evaluate.breakdown.
+WIDTH_BUCKETS = (("<24", 0, 24), ("24-40", 24, 40), ("40-64", 40, 64), (">=64", 64, float("inf")))
+
+
+def width_bucket(width: float) -> str:
+    """The WIDTH_BUCKETS name a face width (pixels) falls in."""
+    return next(name for name, low, high in WIDTH_BUCKETS if low <= width < high)
+
+
 #: Faces at least this wide (pixels) are "not tiny" in the recall split.
 MIN_WIDE = 32
 IOU_MATCH = 0.5
@@ -158,7 +167,7 @@ def _label_space(gt_labels: set[str], model_labels: list[str]) -> list[str]:
 
 
 def evaluate_detection(
-    voc: str | os.PathLike,
+    voc: str | os.PathLike | list[VocScene],
     detector=None,
     model: str | os.PathLike | None = None,
     face_model: str | os.PathLike | None = None,
@@ -170,7 +179,10 @@ def evaluate_detection(
     save_json: str | os.PathLike | None = None,
     verbose: bool = True,
 ) -> dict:
-    """Run MaskDetector on every VOC scene and score it (see the module docstring).
+    """Run MaskDetector on every VOC scene (a VOC folder, or a list of VocScene) and score it.
+
+    See the module docstring; "by_width" adds face recall and label accuracy on found faces per
+    face-width bucket (WIDTH_BUCKETS).
 
     conf, nms, upscale, tiles: as for `maskwatch.detect` (used when no ready `detector` is given).
     Returns a JSON-ready dict; prints tables when verbose; writes it to save_json when given.
@@ -180,7 +192,7 @@ def evaluate_detection(
     from maskwatch.detect.pipeline import MaskDetector
     from maskwatch.images import BadImageError, load_image
 
-    scenes = load_voc_scenes(voc, limit=limit)
+    scenes = list(voc)[:limit] if isinstance(voc, list | tuple) else load_voc_scenes(voc, limit=limit)
     if detector is None:
         detector = MaskDetector(model, face_model, conf=conf, nms=nms, upscale=upscale, tiles=tiles)
     gt_names = {lab for scene in scenes for lab in scene.labels}
@@ -190,6 +202,7 @@ def evaluate_detection(
     metric_agnostic = MeanAveragePrecision(class_agnostic=True, max_detection_thresholds=(1, 10, 1000))
     confusion = np.zeros((len(space), len(detector.labels)), dtype=int)
     found_all = found_wide = total_all = total_wide = predicted = 0
+    by_width = {name: [0, 0, 0] for name, _, _ in WIDTH_BUCKETS}  # faces, found, found with the right label
     skipped: list[str] = []
     started = time.perf_counter()
     progress = _progress(scenes, verbose)
@@ -224,6 +237,13 @@ def evaluate_detection(
         found_wide += sum(1 for _, g in pairs if wide[g])
         for p, g in pairs:
             confusion[index[scene.labels[g]], int(detections.class_id[p])] += 1
+        found_gt = dict((g, p) for p, g in pairs)
+        for g, box in enumerate(scene.boxes):
+            counts = by_width[width_bucket(float(box[2] - box[0]))]
+            counts[0] += 1
+            if g in found_gt:
+                counts[1] += 1
+                counts[2] += int(detector.labels[int(detections.class_id[found_gt[g]])] == scene.labels[g])
     seconds = time.perf_counter() - started
     if total_all == 0:
         raise MaskwatchError(f"{voc}: no usable annotated faces to evaluate")
@@ -255,6 +275,15 @@ def evaluate_detection(
             / max(1, int(confusion.sum())),
             4,
         ),
+        "by_width": {
+            name: {
+                "faces": n,
+                "recall": round(face_recall(found, n), 4),
+                "label_accuracy_on_found": round(right / found, 4) if found else None,
+            }
+            for name, (n, found, right) in by_width.items()
+            if n
+        },
         "model": str(getattr(getattr(detector, "classifier", None), "path", "")),
         "face_detector": repr(getattr(detector, "face_detector", detector)),
         "ms_per_image": round(1000 * seconds / max(1, evaluated), 1),
@@ -304,3 +333,13 @@ def print_report(report: dict) -> None:
     for label, row in zip(conf["true_labels"], conf["matrix"], strict=True):
         table.add_row(label, *(str(v) for v in row))
     console.print(table)
+    if report.get("by_width"):
+        sizes = Table(title="By face width (pixels in the scene)")
+        for column in ("width", "faces", "face recall", "label accuracy on found"):
+            sizes.add_column(column, justify="left" if column == "width" else "right")
+        for name, row in report["by_width"].items():
+            accuracy = row["label_accuracy_on_found"]
+            sizes.add_row(
+                name, str(row["faces"]), f"{row['recall']:.3f}", "-" if accuracy is None else f"{accuracy:.3f}"
+            )
+        console.print(sizes)

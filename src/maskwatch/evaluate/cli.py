@@ -46,6 +46,20 @@ def evaluate_command(
         f"accuracy {m['accuracy']:.4f}   macro-F1 {m['macro_f1']:.4f}   log loss {m['log_loss']:.4f}"
         + (f"   ({len(result['skipped'])} files skipped)" if result.get("skipped") else "")
     )
+    if result.get("breakdown"):
+        from maskwatch.evaluate.breakdown import breakdown_rows
+
+        labels = list(m["per_class"])
+        table = Table(title="Real faces by face width (pixels in the source image), and per source")
+        for column in ("faces", "n", "accuracy", "macro-F1", *(f"recall {label}" for label in labels)):
+            table.add_column(column, justify="left" if column == "faces" else "right")
+        for row in breakdown_rows(result["breakdown"], labels):
+            table.add_row(*row)
+        console.print(table)
+    if result.get("scenes"):
+        from maskwatch.detect.evaluation import print_report
+
+        print_report(result["scenes"])
     files = result.get("files", {})
     if files:
         console.print(f"report: {files.get('report')}")

@@ -73,20 +73,19 @@ def predict_in_batches(predictor, x: np.ndarray, batch: int = BATCH) -> np.ndarr
 
 
 def _load_data(data, input_size: tuple[int, int], labels: Sequence[str] | None):
-    """(x, y, data_labels, paths, skipped, description) from a FaceDataset or (x, y[, paths]) arrays."""
+    """(x, y, data_labels, samples, skipped, description) from a FaceDataset or (x, y[, paths]) arrays.
+
+    samples: the FaceSamples of the rows of x (None for arrays), or bare path strings for arrays
+    given with paths.
+    """
     if hasattr(data, "samples") and hasattr(data, "labels"):
-        from maskwatch.data import load_faces
+        from maskwatch.data import load_faces, loaded_indices
 
         x, y, skipped = load_faces(data, input_size)
-        skipped_paths = [getattr(s, "path", str(s)) for s in skipped]
-        bad = set(skipped_paths)
-        kept = [s for s in data.samples if s.path not in bad]
-        paths = None
-        if len(kept) == len(x):
-            paths = [s.path if s.box is None else f"{s.path} box={tuple(round(v) for v in s.box)}" for s in kept]
+        samples = [data.samples[i] for i in loaded_indices(data, skipped)]
         skipped_text = [f"{getattr(s, 'path', s)}: {getattr(s, 'reason', '')}" for s in skipped]
         description = data.summary() if hasattr(data, "summary") else f"{len(data.samples)} faces"
-        return x, np.asarray(y), list(data.labels), paths, skipped_text, description
+        return x, np.asarray(y), list(data.labels), samples, skipped_text, description
     if isinstance(data, tuple | list) and len(data) in (2, 3):
         x, y = np.asarray(data[0]), np.asarray(data[1], dtype=np.int64)
         paths = [str(p) for p in data[2]] if len(data) == 3 else None
@@ -98,6 +97,10 @@ def _load_data(data, input_size: tuple[int, int], labels: Sequence[str] | None):
             x = np.stack([resize_face(face, input_size) for face in x]) if len(x) else x
         return x, y, list(labels) if labels is not None else None, paths, [], f"{len(y)} faces (arrays)"
     raise ConfigError("data must be a FaceDataset or a tuple (x uint8 (N,H,W,3), y int (N,)[, paths])")
+
+
+def _sample_name(sample) -> str:
+    return sample.path if sample.box is None else f"{sample.path} box={tuple(round(v) for v in sample.box)}"
 
 
 def _align_targets(y: np.ndarray, data_labels: Sequence[str] | None, model_labels: Sequence[str]) -> np.ndarray:
@@ -136,12 +139,15 @@ def evaluate_model(
 
     predictor = load_predictor(model_path_or_classifier, labels)
     model_labels = list(predictor.labels)
-    x, y, data_labels, paths, skipped, description = _load_data(dataset_or_arrays, predictor.input_size, labels)
+    x, y, data_labels, samples, skipped, description = _load_data(dataset_or_arrays, predictor.input_size, labels)
     if len(y) == 0:
         raise MaskwatchError(f"no faces to evaluate in {description}")
     y = _align_targets(y, data_labels if data_labels is not None else labels, model_labels)
     probs = predict_in_batches(predictor, x)
     metrics = compute_metrics(y, probs, model_labels)
+    paths = None
+    if samples is not None:
+        paths = [s if isinstance(s, str) else _sample_name(s) for s in samples]
     model_name = getattr(predictor, "path", None)
     result = {
         "title": title or "Evaluation report",
@@ -154,6 +160,10 @@ def evaluate_model(
         "skipped": skipped,
         "plots": {},
     }
+    if samples is not None and not isinstance(samples[0], str):
+        from maskwatch.evaluate.breakdown import breakdown
+
+        result["breakdown"] = breakdown(y, probs, samples, model_labels)
     if out_dir is None:
         return result
     from maskwatch.evaluate.report import write_report
@@ -179,6 +189,7 @@ def evaluate_run(
     *,
     model: str | os.PathLike | None = None,
     out_dir: str | os.PathLike | None = None,
+    scenes: bool = True,
 ) -> dict:
     """Evaluate a training run on one of its held-out splits (default: test) and write the report.
 
@@ -186,7 +197,8 @@ def evaluate_run(
     evaluate another file on that split instead of `checkpoints/best.keras` (e.g. the exported
     int8 `.tflite`). out_dir: default the run folder itself for the test split, and
     `<run>/eval_<split>/` for other splits, so `report.md` of the test split sits beside the
-    checkpoints.
+    checkpoints. scenes: also run the whole pipeline (face detector + this model) on the split's
+    annotated scene images (VOC / YOLO sources), reported under "scenes".
     """
     from maskwatch import runs
     from maskwatch.evaluate.runs import run_split
@@ -199,13 +211,21 @@ def evaluate_run(
     dataset = run_split(run_dir, split, labels=list(predictor.labels))
     if out_dir is None:
         out_dir = run_dir if split == "test" else run_dir / f"eval_{split}"
-    return evaluate_model(
+    result = evaluate_model(
         predictor,
         dataset,
         out_dir,
         history=runs.RunPaths(run_dir).history,
         title=f"{run_dir.name}: {split} split, {model_path.name}",
     )
+    if scenes:
+        from maskwatch.evaluate.report import write_report
+        from maskwatch.evaluate.scenes import evaluate_scenes
+
+        result["scenes"] = evaluate_scenes(run_dir, model_path, split, verbose=False)
+        if result["scenes"] is not None:
+            result["files"] = {k: str(v) for k, v in write_report(result, out_dir).items()}
+    return result
 
 
 def evaluate_finished_run(run_dir: str | os.PathLike) -> dict | None:

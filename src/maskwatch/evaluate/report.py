@@ -53,6 +53,39 @@ def render_report(result: dict) -> str:
             for label, c in m["per_class"].items()
         ],
     )
+    if result.get("breakdown"):
+        from maskwatch.evaluate.breakdown import breakdown_rows
+
+        lines += ["", "## Real faces, by source and by face width", ""]
+        lines += [
+            "Width = the face's width in its source image. Real = every source not marked `real: false` "
+            "(pasted-on or generated masks never count as evidence of real-world accuracy).",
+            "",
+        ]
+        header = ["faces", "n", "accuracy", "macro-F1", *(f"recall {label}" for label in labels)]
+        lines += _table(header, breakdown_rows(result["breakdown"], labels))
+    scenes = result.get("scenes")
+    if scenes:
+        lines += [
+            "",
+            f"## Whole pipeline on the split's scenes ({scenes['images']} images, {scenes['faces']} faces)",
+            "",
+        ]
+        aps = ", ".join(f"{label} {value:.3f}" for label, value in scenes["ap50"].items())
+        lines += [
+            f"mAP@0.5 **{scenes['map50']:.3f}** ({aps}); face recall {scenes['recall']['all']:.3f} "
+            f"(>= 32 px: {scenes['recall']['min32']:.3f}); label accuracy on found faces "
+            f"{scenes['label_accuracy_on_matched']:.3f}.",
+            "",
+        ]
+        lines += _table(
+            ["face width", "faces", "face recall", "label accuracy on found"],
+            [
+                [name, row["faces"], f"{row['recall']:.3f}", "-" if row["label_accuracy_on_found"] is None
+                 else f"{row['label_accuracy_on_found']:.3f}"]
+                for name, row in scenes.get("by_width", {}).items()
+            ],
+        )  # fmt: skip
     lines += ["", "## Confusion matrix", "", "Rows: true class; columns: predicted class.", ""]
     pairs = zip(m["confusion_matrix"], m["confusion_matrix_normalized"], strict=True)
     lines += _table(

@@ -35,14 +35,14 @@ def _rebuild_split(paths: RunPaths, split: str, labels: list[str]):
     """Older runs without split.csv: split the configured data again (same seed, same code)."""
     from maskwatch.data import FaceDataset
     from maskwatch.train.config import load_config
-    from maskwatch.train.trainer import load_sources, split_dataset
+    from maskwatch.data import load_sources, split_dataset
 
     if not paths.config.is_file():
         raise ConfigError(
             f"{paths.root}: neither {paths.split.name} nor {paths.config.name} found; is this a maskwatch run folder?"
         )
     cfg = load_config(paths.config)
-    splits = split_dataset(load_sources(cfg), cfg)
+    splits = split_dataset(load_sources(cfg.data), cfg.data)
     if split not in splits or len(splits[split]) == 0:
         raise ConfigError(f"{paths.root}: the run has no {split!r} split")
     dataset = splits[split]

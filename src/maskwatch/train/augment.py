@@ -8,7 +8,7 @@ layers get `value_range=(0, 255)` and the result is clipped back to that range.
 
 from __future__ import annotations
 
-from maskwatch.train.config import AugmentConfig
+from maskwatch.train.config import AugmentConfig, DegradeConfig
 
 
 def build_augmenter(cfg: AugmentConfig, seed: int | None = None):
@@ -46,5 +46,33 @@ def augment_batch_fn(augmenter):
         images = tf.cast(images, tf.float32)
         images = augmenter(images, training=True)
         return tf.clip_by_value(images, 0.0, 255.0), labels
+
+    return apply
+
+
+def degrade_batch_fn(cfg: DegradeConfig, seed: int):
+    """A tf.data map function that degrades each face of a batch with probability `cfg.finetune`.
+
+    The degradation is OpenCV code (maskwatch.data.degrade), so it runs through
+    `tf.numpy_function`; one generator seeded once makes a run repeat when batches arrive in order.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    from maskwatch.data.degrade import DegradeProbabilities, degrade
+
+    probabilities = DegradeProbabilities.from_config(cfg)
+    rng = np.random.default_rng(seed + 7)
+
+    def degrade_some(images: np.ndarray) -> np.ndarray:
+        out = images.copy()
+        for i in np.flatnonzero(rng.random(len(images)) < cfg.finetune):
+            out[i] = degrade(images[i], rng, probabilities)
+        return out
+
+    def apply(images, labels):
+        degraded = tf.numpy_function(degrade_some, [images], tf.uint8, stateful=True)
+        degraded.set_shape(images.shape)
+        return degraded, labels
 
     return apply

@@ -35,16 +35,21 @@ def _opt(default: Any, help: str, range: tuple[float, float] | None = None, choi
 
 @dataclass
 class SourceConfig:
-    """One data source: a folder per class (mask2) or Pascal VOC scenes cropped to faces (voc3)."""
+    """One data source: face crops per class, VOC or YOLO scenes cut into faces, or labelled whole photos."""
 
     type: str = _opt(
-        "folder", "folder = one sub-folder per class; voc = images + VOC XML boxes", choices=("folder", "voc")
+        "folder",
+        "folder = one sub-folder per class of face crops; voc = images + VOC XML boxes; yolo = images/ + labels/ + "
+        "data.yaml; photos = one sub-folder per class of whole photos, faces found by the face detector",
+        choices=("folder", "voc", "yolo", "photos"),
     )
     path: str = _opt("", "data root (relative paths are taken from the working directory)")
     manifest: str | None = _opt(None, "CSV with file,class,...,group columns: groups keep near-duplicates together")
-    label_map: dict[str, str] | None = _opt(None, "rename labels of this source, e.g. {mask: with_mask}")
-    margin: float = _opt(0.1, "VOC: margin added around each box, as a fraction of its size", range=(0.0, 1.0))
-    min_face: int | None = _opt(None, "VOC: skip faces smaller than this (pixels; None = loader default)", (0, 10_000))
+    label_map: dict[str, str | None] | None = _opt(None, "rename labels, e.g. {mask: with_mask}; null drops a class")
+    margin: float = _opt(0.1, "scenes/photos: margin added around each box, as a fraction of its size", (0.0, 1.0))
+    min_face: int | None = _opt(None, "scenes/photos: skip faces smaller than this, px (None = default)", (0, 10_000))
+    faces: str = _opt("largest", "photos: label the largest face, or all faces >= min_face", choices=("largest", "all"))
+    real: bool = _opt(True, "real photos (false for pasted-on or generated masks): evaluation reports real faces apart")
 
 
 @dataclass
@@ -57,6 +62,7 @@ class DataConfig:
     sample_per_class: int | None = _opt(None, "cap each class at this many samples before the split", (1, 10**7))
     class_weights: bool = _opt(True, "weight the loss by inverse class frequency (rare classes count more)")
     oversample: bool = _opt(False, "repeat minority-class samples in the train split until classes are balanced")
+    detector_framing: bool = _opt(False, "train split: add a crop framed by the face detector for each scene face")
 
 
 @dataclass
@@ -79,6 +85,27 @@ class AugmentConfig:
     flip: bool = _opt(True, "RandomFlip horizontal (faces are left/right symmetric, never upside down)")
     brightness: float = _opt(0.1, "RandomBrightness factor (on 0..255 pixels)", range=(0.0, 1.0))
     contrast: float = _opt(0.1, "RandomContrast factor", range=(0.0, 1.0))
+
+
+@dataclass
+class DegradeConfig:
+    """Camera-like degradation of training faces (probability of each step; 0 = off).
+
+    Applied to the train split only, in this order, each step drawn independently: what entrance
+    cameras and CCTV do to a face (few pixels, motion/focus blur, heavy JPEG, sensor noise,
+    pixelation, IR/grayscale, bad exposure). See maskwatch.data.degrade.
+    """
+
+    copies: int = _opt(0, "degraded copies of every training face added to phase 1 (0 = none)", range=(0, 8))
+    finetune: float = _opt(0.0, "probability that a phase-2 training face is degraded on the fly", range=(0.0, 1.0))
+    downscale: float = _opt(0.5, "shrink to 10-48 px wide and back up", range=(0.0, 1.0))
+    blur: float = _opt(0.3, "Gaussian or motion blur", range=(0.0, 1.0))
+    jpeg: float = _opt(0.4, "JPEG re-encode at quality 20-70", range=(0.0, 1.0))
+    noise: float = _opt(0.25, "Gaussian sensor noise", range=(0.0, 1.0))
+    pixelate: float = _opt(0.1, "block pixelation", range=(0.0, 1.0))
+    grayscale: float = _opt(0.15, "grayscale / IR-like (no colour)", range=(0.0, 1.0))
+    exposure: float = _opt(0.3, "under- or over-exposure (gain and gamma)", range=(0.0, 1.0))
+    box_jitter: float = _opt(0.0, "scene faces: random shift/scale of the crop box, fraction of its size", (0.0, 0.5))
 
 
 @dataclass
@@ -120,6 +147,7 @@ class Config:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    degrade: DegradeConfig = field(default_factory=DegradeConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     run: RunConfig = field(default_factory=RunConfig)
@@ -332,7 +360,7 @@ def _check_consistency(cfg: Config) -> None:
 def validate_for_run(cfg: Config) -> None:
     """Checks that need the filesystem or the model registry (done when a run starts)."""
     if not cfg.data.sources:
-        raise ConfigError("data.sources: empty; list at least one {type: folder|voc, path: ...}")
+        raise ConfigError("data.sources: empty; list at least one {type: folder|voc|yolo|photos, path: ...}")
     for i, src in enumerate(cfg.data.sources):
         if not Path(src.path).is_dir():
             raise ConfigError(f"data.sources.{i}.path: {src.path} is not a folder")

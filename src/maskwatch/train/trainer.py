@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from maskwatch.atomic import atomic_write_text
-from maskwatch.errors import ConfigError, MaskwatchError
+from maskwatch.errors import MaskwatchError
 from maskwatch.runs import RunPaths, run_lock, write_split, write_summary
 from maskwatch.train.config import Config, ConfigSource
 from maskwatch.train.rundir import merge_overrides, prepare_run, run_logging
@@ -105,7 +105,8 @@ def train(
 
 
 def _train(cfg: Config, paths: RunPaths, state, extra_callbacks: list, progress: bool) -> RunResult:
-    from maskwatch.data import class_weights, load_faces, oversample
+    from maskwatch.data import class_weights, load_faces, load_sources, oversample, split_dataset
+    from maskwatch.data.degrade import degraded_copies
     from maskwatch.models import build_classifier, set_trainable
     from maskwatch.train.callbacks import load_checkpoint
 
@@ -114,8 +115,8 @@ def _train(cfg: Config, paths: RunPaths, state, extra_callbacks: list, progress:
     log.info("run folder %s (%s)", paths.root, "resuming" if state.epochs_done or state.phase != "frozen" else "new")
 
     # 1. Data: read every source, cap classes if asked, split by group (never by file).
-    dataset = load_sources(cfg)
-    splits = split_dataset(dataset, cfg)
+    dataset = load_sources(cfg.data)
+    splits = split_dataset(dataset, cfg.data)
     labels = list(dataset.labels)
     write_split(paths.split, splits)
     for split_name, ds in splits.items():
@@ -138,7 +139,14 @@ def _train(cfg: Config, paths: RunPaths, state, extra_callbacks: list, progress:
     write_info = model_info_writer(cfg, labels, input_size)
 
     # 3. Pixels: decode, crop and resize once; a bad file is skipped and counted, never fatal.
-    train_split = oversample(splits["train"], seed=cfg.data.seed) if cfg.data.oversample else splits["train"]
+    train_split = splits["train"]
+    if cfg.data.detector_framing:  # a second crop per scene face, framed as the pipeline frames it
+        from maskwatch.data.framing import add_detector_framing
+        from maskwatch.data.photos import pipeline_face_finder
+
+        train_split = add_detector_framing(train_split, pipeline_face_finder(upscale=2.0))
+    if cfg.data.oversample:
+        train_split = oversample(train_split, seed=cfg.data.seed)
     x_train, y_train, skipped_train = load_faces(train_split, input_size, progress=progress)
     x_val, y_val, skipped_val = load_faces(splits["val"], input_size, progress=progress)
     if len(y_train) == 0 or len(y_val) == 0:
@@ -172,9 +180,15 @@ def _train(cfg: Config, paths: RunPaths, state, extra_callbacks: list, progress:
             if use_cache:
                 f_train, cache_file, hit = _features(cm.features, x_train, paths, "train", cfg)
                 f_val, _, _ = _features(cm.features, x_val, paths, "val", cfg)
+                y_fit = y_train
+                if cfg.degrade.copies:  # camera-like copies: their features are cached like the rest
+                    x_copies, y_copies = degraded_copies(train_split, input_size, cfg.degrade, cfg.train.seed, progress)
+                    f_copies, _, _ = _features(cm.features, x_copies, paths, "train-degraded", cfg)
+                    f_train, y_fit = np.concatenate([f_train, f_copies]), np.concatenate([y_train, y_copies])
+                    del x_copies
                 report["feature_cache"] = f"{'hit' if hit else 'computed'} {cache_file.parent}"
                 _compile(cm.head, lr)
-                _fit(cm.head, (f_train, y_train), (f_val, y_val), "frozen", cfg.train.epochs, **fit_common)
+                _fit(cm.head, (f_train, y_fit), (f_val, y_val), "frozen", cfg.train.epochs, **fit_common)
             else:
                 _compile(cm.model, lr)
                 if state.epochs_done > 0:  # mid-phase resume: Adam's moments too
@@ -237,47 +251,18 @@ def _train(cfg: Config, paths: RunPaths, state, extra_callbacks: list, progress:
 # ---------------------------------------------------------------------------------------------
 
 
-def load_sources(cfg: Config):
-    """Every configured source as one FaceDataset, in `data.labels` order, capped per class if asked."""
-    from maskwatch.data import combine, load_folder_dataset, load_voc_dataset, sample_per_class
-
-    datasets = []
-    for src in cfg.data.sources:
-        if src.type == "folder":
-            ds = load_folder_dataset(src.path, manifest=src.manifest, label_map=src.label_map, labels=cfg.data.labels)
-        else:
-            extra = {} if src.min_face is None else {"min_face": src.min_face}
-            ds = load_voc_dataset(src.path, margin=src.margin, label_map=src.label_map, labels=cfg.data.labels, **extra)
-        log.info("source %s (%s): %s", src.path, src.type, ds.summary())
-        datasets.append(ds)
-    dataset = combine(*datasets)
-    if cfg.data.sample_per_class:
-        dataset = sample_per_class(dataset, cfg.data.sample_per_class, seed=cfg.data.seed)
-    if len(dataset.labels) < 2:
-        raise ConfigError(f"data.sources: only one class found ({dataset.labels}); a classifier needs two or more")
-    return dataset
-
-
-def split_dataset(dataset, cfg: Config) -> dict:
-    from maskwatch.data import group_split
-
-    splits = group_split(dataset, val=cfg.data.val, test=cfg.data.test, seed=cfg.data.seed)
-    for split_name in ("train", "val"):
-        if len(splits[split_name]) == 0:
-            raise ConfigError(f"data.{split_name}: the {split_name} split is empty; use more data or another fraction")
-    return splits
-
-
 def make_dataset(x: np.ndarray, y: np.ndarray, cfg: Config, augment: bool, shuffle: bool):
     """A batched tf.data pipeline of float32 0..255 images; augmentation only when asked (train)."""
     import tensorflow as tf
 
-    from maskwatch.train.augment import augment_batch_fn, build_augmenter
+    from maskwatch.train.augment import augment_batch_fn, build_augmenter, degrade_batch_fn
 
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle:
         ds = ds.shuffle(len(x), seed=cfg.train.seed, reshuffle_each_iteration=True)
     ds = ds.batch(cfg.train.batch_size)
+    if augment and cfg.degrade.finetune > 0:
+        ds = ds.map(degrade_batch_fn(cfg.degrade, cfg.train.seed))
     augmenter = build_augmenter(cfg.augment, seed=cfg.train.seed) if augment else None
     if augmenter is not None:
         ds = ds.map(augment_batch_fn(augmenter), num_parallel_calls=tf.data.AUTOTUNE)

@@ -222,7 +222,7 @@ def evaluate_run(
         from maskwatch.evaluate.report import write_report
         from maskwatch.evaluate.scenes import evaluate_scenes
 
-        result["scenes"] = evaluate_scenes(run_dir, model_path, split, verbose=False)
+        result["scenes"] = evaluate_scenes(run_dir, dataset, model_path, verbose=False)
         if result["scenes"] is not None:
             result["files"] = {k: str(v) for k, v in write_report(result, out_dir).items()}
     return result

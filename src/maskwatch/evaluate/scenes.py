@@ -41,12 +41,14 @@ def split_scenes(dataset, sources: set[str]) -> list:
     ]
 
 
-def evaluate_scenes(run_dir: str | os.PathLike, model: str | os.PathLike, split: str = "test", verbose: bool = True):
-    """Detection report (evaluate_detection) of `model` on the scene images of a run's split, or None."""
-    from maskwatch.detect.evaluation import evaluate_detection
-    from maskwatch.evaluate.runs import run_split
+def evaluate_scenes(run_dir: str | os.PathLike, dataset, model: str | os.PathLike, verbose: bool = True):
+    """Detection report (evaluate_detection) of `model` on the scene images of a run's split, or None.
 
-    scenes = split_scenes(run_split(run_dir, split), scene_source_names(run_dir))
+    dataset: that split of the run (evaluate.runs.run_split).
+    """
+    from maskwatch.detect.evaluation import evaluate_detection
+
+    scenes = split_scenes(dataset, scene_source_names(run_dir))
     if not scenes:
         return None
     return evaluate_detection(scenes, model=model, verbose=verbose)

@@ -176,6 +176,7 @@ class Classifier:
         backend = {"tflite": _TFLiteBackend, "onnx": _OnnxBackend, "keras": _KerasBackend}[self.runtime]
         self._run = backend(self.path, threads)
         self._pixels = getattr(self._run, "pixels_dtype", np.float32)
+        self._weights = decision_weights(self.info)
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, threads: int | None = None) -> Classifier:
@@ -204,7 +205,8 @@ class Classifier:
         if batch.shape[0] == 0:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         dtype = np.uint8 if batch.dtype == np.uint8 and self._pixels == np.uint8 else np.float32
-        return np.asarray(self._run(np.ascontiguousarray(batch, dtype=dtype)), dtype=np.float32)
+        probs = np.asarray(self._run(np.ascontiguousarray(batch, dtype=dtype)), dtype=np.float32)
+        return probs if self._weights is None else reweight(probs, self._weights)
 
     def predict(self, faces: Sequence[np.ndarray]) -> np.ndarray:
         """Class probabilities (N, n_classes) for RGB uint8 face crops of any size, in one batched call."""
@@ -234,6 +236,32 @@ def model_path(model: str | os.PathLike | None = None) -> Path:
             )
         return path
     return Path(model)
+
+
+def decision_weights(info: ModelInfo) -> np.ndarray | None:
+    """Per-class weights chosen on validation (sidecar key "decision_weights"), in label order, or None.
+
+    Why: the network's probabilities reflect the class mix it was trained on (few incorrectly
+    worn masks, mostly large faces); multiplying them by one weight per class and renormalising
+    is a prior correction that moves the decision boundaries without retraining. Every consumer
+    (argmax label, confidence, video smoothing) then sees the same corrected probabilities.
+    """
+    weights = info.extra.get("decision_weights")
+    if not weights:
+        return None
+    try:
+        values = np.array([float(weights[label]) for label in info.labels], dtype=np.float32)
+    except (KeyError, TypeError, ValueError):
+        raise ModelFileError(f"decision_weights {weights} must give a number for every label {info.labels}") from None
+    if not np.all(np.isfinite(values)) or np.any(values <= 0):
+        raise ModelFileError(f"decision_weights {weights} must be positive numbers")
+    return values
+
+
+def reweight(probs: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """probs * weights, each row renormalised to sum to 1."""
+    scaled = np.asarray(probs, dtype=np.float32) * weights[None, :]
+    return scaled / np.maximum(scaled.sum(axis=1, keepdims=True), 1e-12)
 
 
 def default_model_path() -> Path:

@@ -26,15 +26,20 @@ from maskwatch.images import load_image
 log = logging.getLogger(__name__)
 
 
-def add_detector_framing(dataset: FaceDataset, find_faces: FaceFinder, min_iou: float = 0.4) -> FaceDataset:
+def add_detector_framing(
+    dataset: FaceDataset, find_faces: FaceFinder, sources: set[str] | None = None, min_iou: float = 0.4
+) -> FaceDataset:
     """The dataset plus one detector-framed copy of every annotated scene face the detector finds.
+
+    sources: the names of the annotated-scene sources (None = every sample with a box); photos
+    sources are left out, their boxes already come from the detector.
 
     Each detector box is matched to at most one annotation (greedy, highest IoU first). The copy
     keeps the sample's label, group and source, so it never crosses a split boundary.
     """
     by_path: dict[str, list[int]] = defaultdict(list)
     for i, sample in enumerate(dataset.samples):
-        if sample.box is not None:
+        if sample.box is not None and (sources is None or sample.source in sources):
             by_path[sample.path].append(i)
     extra: list[FaceSample] = []
     for path, indices in by_path.items():

@@ -39,8 +39,14 @@ class KerasPredictor:
         if outputs != len(self.labels):
             raise ConfigError(f"the model has {outputs} outputs but {len(self.labels)} labels: {self.labels}")
 
+    #: Per-class decision weights from the checkpoint's sidecar (classifier.decision_weights), if any.
+    weights: np.ndarray | None = None
+
     def predict_batch(self, batch: np.ndarray) -> np.ndarray:
-        return np.asarray(self.model(np.asarray(batch, dtype=np.float32), training=False), dtype=np.float32)
+        from maskwatch.classifier import reweight
+
+        probs = np.asarray(self.model(np.asarray(batch, dtype=np.float32), training=False), dtype=np.float32)
+        return probs if self.weights is None else reweight(probs, self.weights)
 
 
 def load_predictor(model, labels: Sequence[str] | None = None):
@@ -53,11 +59,15 @@ def load_predictor(model, labels: Sequence[str] | None = None):
         if path.suffix.lower() == ".keras":
             from maskwatch.models.loading import load_keras_model
 
-            if sidecar_path(path).is_file():
-                labels = read_model_info(path).labels
-            elif labels is None:
+            info = read_model_info(path) if sidecar_path(path).is_file() else None
+            if info is None and labels is None:
                 raise ConfigError(f"{path}: no {sidecar_path(path).name} beside it; pass the labels of its outputs")
-            return KerasPredictor(load_keras_model(path), labels, path)
+            predictor = KerasPredictor(load_keras_model(path), info.labels if info else labels, path)
+            if info is not None:
+                from maskwatch.classifier import decision_weights
+
+                predictor.weights = decision_weights(info)
+            return predictor
         from maskwatch.classifier import Classifier
 
         return Classifier.load(path, threads=2)

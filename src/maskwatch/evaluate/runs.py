@@ -33,9 +33,8 @@ def run_split(run_dir: str | os.PathLike, split: str = "test", labels: list[str]
 
 def _rebuild_split(paths: RunPaths, split: str, labels: list[str]):
     """Older runs without split.csv: split the configured data again (same seed, same code)."""
-    from maskwatch.data import FaceDataset
+    from maskwatch.data import FaceDataset, load_sources, split_dataset
     from maskwatch.train.config import load_config
-    from maskwatch.data import load_sources, split_dataset
 
     if not paths.config.is_file():
         raise ConfigError(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from maskwatch.classifier import Classifier, read_model_info, sidecar_path
+from maskwatch.classifier import Classifier, decision_weights, read_model_info, reweight, sidecar_path
 from maskwatch.errors import ConfigError, ModelFileError
 from maskwatch.export.metadata import build_model_info, write_sidecar
 from maskwatch.images import resize_face
@@ -126,7 +126,7 @@ def export_model(
     written: dict[str, Path] = {}
     for fmt in names:
         path = out_dir / f"{name}{FORMATS[fmt]}"
-        carried = {k: v for k, v in (known.extra if known else {}).items() if k == "run"}
+        carried = {k: v for k, v in (known.extra if known else {}).items() if k in ("run", "decision_weights")}
         info = build_model_info(
             fmt,
             labels,
@@ -146,7 +146,9 @@ def export_model(
             export_onnx(model, path, metadata=info.to_dict())
         write_sidecar(path, info)
         if verify:
-            info.extra["parity"] = check_parity(path, probe, reference, real=check is not None)
+            weights = decision_weights(info)  # the exported file's outputs are reweighted like the checkpoint's
+            expected = reference if weights is None else reweight(reference, weights)
+            info.extra["parity"] = check_parity(path, probe, expected, real=check is not None)
             write_sidecar(path, info)
         written[fmt] = path
     return written

@@ -123,6 +123,7 @@ class TrainConfig:
     min_lr: float = _opt(1e-6, "lower bound of ReduceLROnPlateau", range=(0.0, 1.0))
     seed: int = _opt(42, "seed of weights init, shuffling and augmentation", range=(0, 2**31 - 1))
     threads: int = _opt(2, "CPU threads TensorFlow may use", range=(1, 256))
+    tune_decision: bool = _opt(True, "choose per-class decision weights on the validation split for macro-F1")
 
 
 @dataclass

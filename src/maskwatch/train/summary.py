@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import logging
 import time
 from collections.abc import Mapping
@@ -22,7 +23,7 @@ def model_info_writer(cfg: Config, labels: list[str], input_size: tuple[int, int
     """Write `<checkpoint>.json` beside each checkpoint, so `Classifier.load(best.keras)` knows the labels."""
     from maskwatch.classifier import ModelInfo, write_model_info
 
-    margins = {src.margin for src in cfg.data.sources if src.type == "voc"}
+    margins = {src.margin for src in cfg.data.sources if src.type in ("voc", "yolo", "photos")}
     info = ModelInfo(
         labels=list(labels),
         input_size=input_size,
@@ -31,8 +32,9 @@ def model_info_writer(cfg: Config, labels: list[str], input_size: tuple[int, int
         extra={"run": cfg.run.name},
     )
 
-    def write(model_path: Path) -> None:
-        write_model_info(model_path, info)
+    def write(model_path: Path, decision_weights: dict[str, float] | None = None) -> None:
+        extra = {**info.extra, "decision_weights": decision_weights} if decision_weights else info.extra
+        write_model_info(model_path, dataclasses.replace(info, extra=extra))
 
     return write
 

@@ -144,7 +144,8 @@ def _train(cfg: Config, paths: RunPaths, state, extra_callbacks: list, progress:
         from maskwatch.data.framing import add_detector_framing
         from maskwatch.data.photos import pipeline_face_finder
 
-        train_split = add_detector_framing(train_split, pipeline_face_finder(upscale=2.0))
+        scenes = {Path(src.path).name for src in cfg.data.sources if src.type in ("voc", "yolo")}
+        train_split = add_detector_framing(train_split, pipeline_face_finder(upscale=2.0), scenes)
     if cfg.data.oversample:
         train_split = oversample(train_split, seed=cfg.data.seed)
     x_train, y_train, skipped_train = load_faces(train_split, input_size, progress=progress)
@@ -226,7 +227,15 @@ def _train(cfg: Config, paths: RunPaths, state, extra_callbacks: list, progress:
     # 6. The best model on the validation split, the summary, and the evaluation if installed.
     if paths.best.is_file():
         load_checkpoint(cm.model, paths.best)
-    val_metrics = validation_metrics(cm.model, x_val, y_val, labels, cfg.train.batch_size)
+    val_probs = predict_probabilities(cm.model, x_val, cfg.train.batch_size)
+    val_metrics = validation_metrics(val_probs, y_val, labels)
+    if cfg.train.tune_decision and paths.best.is_file():  # per-class weights for macro-F1, on validation only
+        from maskwatch.train.decision import tune_decision_weights
+
+        weights, scores = tune_decision_weights(val_probs, y_val, labels)
+        write_info(paths.best, decision_weights=weights)
+        val_metrics["decision_weights"], val_metrics["macro_f1_with_weights"] = weights, scores["after"]
+        log.info("decision weights %s: validation macro-F1 %.4f -> %.4f", weights, scores["before"], scores["after"])
     skipped = list(dataset.skipped) + list(skipped_train) + list(skipped_val)
     phases = phase_report(paths.history, session_phases)
     summary = build_summary(cfg, paths, state, splits, labels, input_size, skipped, val_metrics, phases, started)
@@ -359,12 +368,16 @@ def _trim_history(path: Path, epochs_done: int) -> None:
         atomic_write_text(path, buffer.getvalue())
 
 
-def validation_metrics(model, x: np.ndarray, y: np.ndarray, labels: list[str], batch_size: int) -> dict:
-    """Accuracy, macro F1 and per-class precision/recall of `model` on the validation split."""
+def predict_probabilities(model, x: np.ndarray, batch_size: int) -> np.ndarray:
+    """The model's outputs for uint8 faces, batch by batch (float32 0..255 in)."""
+    batches = (x[i : i + batch_size].astype(np.float32) for i in range(0, len(x), batch_size))
+    return np.concatenate([np.asarray(model.predict_on_batch(batch)) for batch in batches])
+
+
+def validation_metrics(probs: np.ndarray, y: np.ndarray, labels: list[str]) -> dict:
+    """Accuracy, macro F1 and per-class precision/recall of validation probabilities."""
     from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
-    batches = (x[i : i + batch_size].astype(np.float32) for i in range(0, len(x), batch_size))
-    probs = np.concatenate([np.asarray(model.predict_on_batch(batch)) for batch in batches])
     pred = probs.argmax(axis=1)
     idx = list(range(len(labels)))
     precision, recall, f1, support = precision_recall_fscore_support(y, pred, labels=idx, zero_division=0)

@@ -1,0 +1,34 @@
+"""Choose (or re-choose) the decision weights of a finished run on its validation split.
+
+Training does this itself (train.tune_decision); this is for runs trained before, or after
+changing the search: it reads the run's own val faces (split.csv), scores the best checkpoint
+without weights, searches the weights (maskwatch.train.decision) and writes them into the
+checkpoint's sidecar, so every later evaluation and export uses them. The test split is never read.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from maskwatch.classifier import read_model_info, write_model_info
+
+
+def tune_run(run_dir: str | os.PathLike) -> dict:
+    """{"decision_weights", "before", "after"} (validation macro-F1) for a run's best checkpoint."""
+    import dataclasses
+
+    from maskwatch.data import load_faces
+    from maskwatch.evaluate.evaluator import load_predictor, predict_in_batches
+    from maskwatch.evaluate.runs import best_checkpoint, run_split
+    from maskwatch.train.decision import tune_decision_weights
+
+    checkpoint = best_checkpoint(Path(run_dir))
+    predictor = load_predictor(checkpoint)
+    predictor.weights = None  # search from the network's own probabilities
+    val = run_split(run_dir, "val", labels=list(predictor.labels))
+    x, y, _ = load_faces(val, predictor.input_size, progress=False)
+    weights, scores = tune_decision_weights(predict_in_batches(predictor, x), y, predictor.labels)
+    info = read_model_info(checkpoint)
+    write_model_info(checkpoint, dataclasses.replace(info, extra={**info.extra, "decision_weights": weights}))
+    return {"decision_weights": weights, **scores}

@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     if len(f_all) > n:  # the detector-framed rows: the same deterministic matching as the trainer's
         from maskwatch.data import FaceDataset
         from maskwatch.data.framing import add_detector_framing
-        from maskwatch.data.photos import pipeline_face_finder
+        from maskwatch.train.faces import pipeline_face_finder
 
         scenes = {Path(src.path).name for src in cfg.data.sources if src.type in ("voc", "yolo")}
         train = FaceDataset([_sample(r) for r in train_rows], labels)

@@ -8,7 +8,7 @@ import numpy as np
 
 from maskwatch import data
 from maskwatch.data.framing import add_detector_framing
-from maskwatch.data.photos import pipeline_face_finder
+from maskwatch.train.faces import pipeline_face_finder
 
 
 def test_found_faces_get_a_second_crop_with_the_annotated_label(data_dir: Path) -> None:

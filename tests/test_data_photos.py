@@ -10,6 +10,7 @@ import pytest
 
 from maskwatch import data
 from maskwatch.data import DatasetError
+from maskwatch.train.faces import pipeline_face_finder
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +24,7 @@ def photo_root(data_dir: Path, tmp_path_factory) -> Path:
 
 
 def test_largest_face_of_each_real_photo_gets_the_folder_label(photo_root: Path) -> None:
-    ds = data.load_photo_dataset(photo_root, faces="largest", min_face=24)
+    ds = data.load_photo_dataset(photo_root, faces="largest", min_face=24, find_faces=pipeline_face_finder())
     assert 3 <= len(ds) <= 6  # YuNet finds a face in about 9 of 10 webmask photos
     assert len({s.path for s in ds.samples}) == len(ds)  # one face per photo
     assert {s.label for s in ds.samples} == {"with_mask"}
@@ -52,4 +53,6 @@ def test_no_face_anywhere_is_a_clear_error(photo_root: Path) -> None:
 
 def test_faces_option_is_checked(photo_root: Path) -> None:
     with pytest.raises(DatasetError, match="largest"):
-        data.load_photo_dataset(photo_root, faces="biggest")
+        data.load_photo_dataset(photo_root, faces="biggest", find_faces=pipeline_face_finder())
+    with pytest.raises(DatasetError, match="face finder"):
+        data.load_photo_dataset(photo_root)

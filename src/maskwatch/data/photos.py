@@ -31,18 +31,6 @@ log = logging.getLogger(__name__)
 FaceFinder = Callable[[np.ndarray], np.ndarray]
 
 
-def pipeline_face_finder(upscale: float = 1.0) -> FaceFinder:
-    """The detection pipeline's own face detector and framing (YuNet from the model cache).
-
-    upscale: 1.0 for photos of one or a few people; the pipeline's 2.0 for crowd scenes.
-    """
-    from maskwatch.detect.faces import load_face_detector
-    from maskwatch.detect.pipeline import annotation_framing
-
-    detector = load_face_detector(None, upscale=upscale, quiet=True)
-    return lambda rgb: annotation_framing(detector.detect(rgb).xyxy)
-
-
 def load_photo_dataset(
     root: str | os.PathLike,
     faces: Literal["largest", "all"] = "largest",
@@ -62,7 +50,8 @@ def load_photo_dataset(
         min_face: smallest face side kept (pixels of the photo); smaller faces are skipped.
         margin, label_map, labels, source: as in `load_voc_dataset`.
         manifest: CSV with file, group columns (photo groups); otherwise each photo is its own group.
-        find_faces: the face finder (default: `pipeline_face_finder()`, built on first use).
+        find_faces: the face finder, e.g. the detection pipeline's own
+            (`maskwatch.train.faces.pipeline_face_finder()`, which training passes in).
     """
     if faces not in ("largest", "all"):
         raise DatasetError(f"faces must be 'largest' or 'all', not {faces!r}")
@@ -79,7 +68,9 @@ def load_photo_dataset(
     if not files:
         raise DatasetError(f"{root}: no photos found in its class folders")
     groups = manifest_groups([str(p) for p, _ in files], manifest) if manifest else {}
-    finder = find_faces or pipeline_face_finder()
+    if find_faces is None:
+        raise DatasetError(f"{root}: a photos source needs a face finder (find_faces) to locate the faces")
+    finder = find_faces
 
     samples: list[FaceSample] = []
     skipped: list[SkippedFile] = []

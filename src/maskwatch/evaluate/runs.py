@@ -35,13 +35,15 @@ def _rebuild_split(paths: RunPaths, split: str, labels: list[str]):
     """Older runs without split.csv: split the configured data again (same seed, same code)."""
     from maskwatch.data import FaceDataset, load_sources, split_dataset
     from maskwatch.train.config import load_config
+    from maskwatch.train.faces import pipeline_face_finder
 
     if not paths.config.is_file():
         raise ConfigError(
             f"{paths.root}: neither {paths.split.name} nor {paths.config.name} found; is this a maskwatch run folder?"
         )
     cfg = load_config(paths.config)
-    splits = split_dataset(load_sources(cfg.data), cfg.data)
+    photos = any(src.type == "photos" for src in cfg.data.sources)
+    splits = split_dataset(load_sources(cfg.data, pipeline_face_finder() if photos else None), cfg.data)
     if split not in splits or len(splits[split]) == 0:
         raise ConfigError(f"{paths.root}: the run has no {split!r} split")
     dataset = splits[split]

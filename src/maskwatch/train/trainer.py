@@ -115,7 +115,10 @@ def _train(cfg: Config, paths: RunPaths, state, extra_callbacks: list, progress:
     log.info("run folder %s (%s)", paths.root, "resuming" if state.epochs_done or state.phase != "frozen" else "new")
 
     # 1. Data: read every source, cap classes if asked, split by group (never by file).
-    dataset = load_sources(cfg.data)
+    from maskwatch.train.faces import pipeline_face_finder
+
+    photos = any(src.type == "photos" for src in cfg.data.sources)
+    dataset = load_sources(cfg.data, find_faces=pipeline_face_finder() if photos else None)
     splits = split_dataset(dataset, cfg.data)
     labels = list(dataset.labels)
     write_split(paths.split, splits)
@@ -142,7 +145,6 @@ def _train(cfg: Config, paths: RunPaths, state, extra_callbacks: list, progress:
     train_split = splits["train"]
     if cfg.data.detector_framing:  # a second crop per scene face, framed as the pipeline frames it
         from maskwatch.data.framing import add_detector_framing
-        from maskwatch.data.photos import pipeline_face_finder
 
         scenes = {Path(src.path).name for src in cfg.data.sources if src.type in ("voc", "yolo")}
         train_split = add_detector_framing(train_split, pipeline_face_finder(upscale=2.0), scenes)

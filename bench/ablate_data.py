@@ -132,10 +132,10 @@ def main(argv: list[str] | None = None) -> None:
                 f"{inc['recall']:.3f} / {inc['precision']:.3f}",
             ])  # fmt: skip
     print_table(
+        f"{run.name}: validation split, real faces ({int(np.sum([s.real for s in val_samples]))})",
         ["training data (phase 1, head on frozen features)", "train faces", "real acc", "real macro-F1",
          "with recall", "without rec. <24", "24-40", "40-64", ">=64", "incorrect rec. / prec."],
         rows,
-        title=f"{run.name}: validation split, real faces ({int(np.sum([s.real for s in val_samples]))})",
     )  # fmt: skip
 
 

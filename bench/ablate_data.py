@@ -68,6 +68,9 @@ def fit_head(cfg, f_train, y_train, f_val, y_val, class_weight, seed: int):
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path)
+    parser.add_argument(
+        "--synthetic", type=Path, help="also try adding these synthetic faces (a folder source with MANIFEST.csv)"
+    )
     args = parser.parse_args(argv)
 
     from maskwatch.evaluate.breakdown import breakdown
@@ -110,6 +113,22 @@ def main(argv: list[str] | None = None) -> None:
         variants.append(
             ("+ degraded copies (all steps)", np.concatenate([f_all, f_copies]), np.concatenate([y_all, y_all]))
         )
+
+    if args.synthetic is not None:  # synthetic faces of train groups only, features from the same frozen backbone
+        from maskwatch.data import FaceDataset, load_faces, load_folder_dataset
+        from maskwatch.models import build_classifier
+
+        train_groups = {r["group"] for r in train_rows}
+        made = load_folder_dataset(args.synthetic, manifest=args.synthetic / "MANIFEST.csv", labels=labels)
+        kept = FaceDataset([s for s in made.samples if s.group in train_groups], labels)
+        cm = build_classifier(cfg.model.name, num_classes=3, input_size=cfg.model.input_size, weights="imagenet")
+        x_syn, y_syn, _ = load_faces(kept, tuple(cm.input_size), progress=False)
+        f_syn = np.asarray(cm.features.predict(x_syn.astype(np.float32), batch_size=32, verbose=0))
+        base_features, base_targets = variants[-1][1], variants[-1][2]
+        variants.append(
+            (f"+ {len(y_syn)} synthetic incorrect faces", np.concatenate([base_features, f_syn]),
+             np.concatenate([base_targets, y_syn]))
+        )  # fmt: skip
 
     rows = []
     for name, features, targets in variants:

@@ -166,8 +166,11 @@ def test_label_map_order_and_hidden_folders(tmp_path: Path) -> None:
     ds = data.load_folder_dataset(root, label_map=mapping, labels=order, group_by="stem")
     assert ds.labels == order
     assert list(ds.label_indices()) == [2, 0, 0, 1, 1, 1]  # folders read sorted: incorrect, mask, no_mask
-    with pytest.raises(DatasetError, match="junk"):
+    with pytest.raises(DatasetError, match="junk"):  # nothing usable: the error names what was left out
         data.load_folder_dataset(root, labels=order, group_by="stem")
+    partial = data.load_folder_dataset(root, label_map={"mask": "with_mask"}, labels=order, group_by="stem")
+    assert partial.counts()["with_mask"] == 2  # an unknown class folder is skipped and named, not fatal
+    assert {Path(s.path).name for s in partial.skipped if s.kind == "unknown_label"} == {"junk", "incorrect", "no_mask"}
 
 
 def test_manifest_groups_relative_to_the_manifest(tmp_path: Path, caplog) -> None:

@@ -95,7 +95,7 @@ def test_cli_run_writes_the_run_folder_and_counts_bad_files(tmp_path, folder_wit
     summary = json.loads((run / "summary.json").read_text())
     assert summary["labels"] == ["with_mask", "without_mask"]
     assert summary["data"]["skipped"]["count"] >= 2
-    skipped_text = " ".join(summary["data"]["skipped"]["examples"])
+    skipped_text = " ".join(f"{f['path']}: {f['reason']}" for f in summary["data"]["skipped"]["files"])
     assert "truncated.jpg" in skipped_text and "empty.jpg" in skipped_text
     counted = sum(sum(c.values()) for c in summary["data"]["counts"].values())
     assert counted == 40  # the two bad files are in no split

@@ -227,13 +227,53 @@ def is_image_path(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() in IMAGE_SUFFIXES
 
 
-def iter_image_files(folder: str | os.PathLike, recursive: bool = True) -> Iterator[Path]:
-    """Image files below folder, in a stable (sorted) order; hidden files and folders are skipped."""
+def iter_image_files(
+    folder: str | os.PathLike, recursive: bool = True, problems: list[tuple[Path, str]] | None = None
+) -> Iterator[Path]:
+    """Image files below folder, in a stable (sorted) order; hidden files and folders are skipped.
+
+    Symbolic links to folders are followed once: a link back into a folder already walked (a loop)
+    is not entered. A link whose target is missing, a loop and an unreadable folder are named in
+    the log and appended to `problems` as (path, reason), never silently dropped.
+    """
     root = Path(folder)
-    pattern = "**/*" if recursive else "*"
-    for path in sorted(root.glob(pattern)):
-        if path.is_file() and is_image_path(path) and not any(p.startswith(".") for p in path.relative_to(root).parts):
-            yield path
+
+    def report(path: Path, reason: str) -> None:
+        log.warning("skipped %s: %s", path, reason)
+        if problems is not None:
+            problems.append((path, reason))
+
+    seen: set[str] = set()
+
+    def walk(directory: Path) -> Iterator[Path]:
+        real = os.path.realpath(directory)
+        if real in seen:
+            report(directory, "symbolic link loop (this folder was already read)")
+            return
+        seen.add(real)
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError as exc:
+            report(directory, f"cannot list folder ({exc.strerror or exc})")
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            try:
+                is_dir, is_file = entry.is_dir(), entry.is_file()
+            except OSError as exc:
+                report(path, f"cannot read ({exc.strerror or exc})")
+                continue
+            if entry.is_symlink() and not (is_dir or is_file):
+                report(path, "broken symbolic link (its target does not exist)")
+            elif is_dir:
+                if recursive:
+                    yield from walk(path)
+            elif is_file and is_image_path(path):
+                yield path
+
+    yield from walk(root)
 
 
 def encode_jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:

@@ -61,26 +61,37 @@ def load_folder_dataset(
     source = source or root.name
     files: list[tuple[str, str]] = []  # (path, label)
     found_labels: list[str] = []
+    problems: list[tuple[Path, str]] = []
+    not_listed: list[SkippedFile] = []
     for folder in class_folders(root):
         label = map_label(folder.name, label_map)
         if label is None:
             log.info("%s: class folder dropped by label_map", folder)
             continue
+        if labels is not None and label not in labels:
+            hint = f"drop it with label_map: {{{folder.name}: null}}"
+            reason = f"class {label!r} is not in labels {list(labels)} ({hint})"
+            log.warning("skipped %s: %s", folder, reason)
+            not_listed.append(SkippedFile(str(folder), reason, "unknown_label"))
+            continue
         found_labels.append(label)
-        images = [str(p) for p in iter_image_files(folder)]
+        images = [str(p) for p in iter_image_files(folder, problems=problems)]
         if not images:
             log.warning("%s: class folder %r has no images; class %r gets no samples", folder, folder.name, label)
         files.extend((path, label) for path in images)
     ordered = order_labels(found_labels, labels, str(root))
     if not files:
-        raise DatasetError(f"{root}: no images found in its class folders ({', '.join(sorted(found_labels))})")
+        left_out = "".join(f"; skipped {Path(s.path).name}: {s.reason}" for s in not_listed)
+        classes = ", ".join(sorted(found_labels))
+        raise DatasetError(f"{root}: no images found in its class folders ({classes}){left_out}")
 
     paths = [path for path, _ in files]
-    skipped: list[SkippedFile] = []
+    skipped: list[SkippedFile] = not_listed + [SkippedFile(str(p), reason, "bad_link") for p, reason in problems]
     if manifest is not None:
         groups = manifest_groups(paths, manifest)
     elif group_by == "phash":
-        hashes, skipped = hash_files(paths, workers=workers)
+        hashes, unreadable = hash_files(paths, workers=workers)
+        skipped += unreadable
         groups = group_by_stem_and_hash([p for p in paths if p in hashes], hashes)
     elif group_by == "stem":
         groups = group_by_stem_and_hash(paths, None)

@@ -40,6 +40,8 @@ def image_size(path: Path) -> tuple[int, int]:
             width, height = img.size
             if img.getexif().get(_EXIF_ORIENTATION) in (5, 6, 7, 8):
                 width, height = height, width
+    except Image.DecompressionBombError:
+        raise Skip("bad_image", f"image {path.name} has more pixels than maskwatch's decoding limit") from None
     except PermissionError:
         raise Skip("bad_image", f"image {path.name} cannot be read (permission denied)") from None
     except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:

@@ -170,6 +170,8 @@ def load_voc_dataset(
             try:
                 if not label:
                     raise Skip("bad_label", "object has no <name>")
+                if labels is not None and label not in labels:
+                    raise Skip("unknown_label", f"class {label!r} is not in labels {list(labels)}")
                 if obj.box is None:
                     raise Skip("bad_box", obj.problem)
                 box = check_box(obj.box, width, height, min_face)

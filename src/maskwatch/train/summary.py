@@ -56,7 +56,7 @@ def build_summary(cfg, paths, state, splits, labels, input_size, skipped, val_me
             "skipped": {
                 "count": len(skipped),
                 "by_kind": by_kind,
-                "examples": [f"{s.path}: {s.reason}" for s in skipped[:20]],
+                "files": [{"path": s.path, "kind": s.kind, "reason": s.reason} for s in skipped],
             },
         },
         "epochs_done": state.epochs_done,

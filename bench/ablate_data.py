@@ -92,7 +92,10 @@ def main(argv: list[str] | None = None) -> None:
     y_val = np.array([index[r["label"]] for r in val_rows])
     val_samples = [_sample(r) for r in val_rows]
     y_all = y_annotated
-    if len(f_all) > n:  # the detector-framed rows: the same deterministic matching as the trainer's
+    stored = cache / "train_labels.npy"  # labels of every cached train row, when the run kept them
+    if stored.is_file():
+        y_all = np.load(stored)
+    elif len(f_all) > n:  # the detector-framed rows: the same deterministic matching as the trainer's
         from maskwatch.data import FaceDataset
         from maskwatch.data.framing import add_detector_framing
         from maskwatch.train.faces import pipeline_face_finder

@@ -20,10 +20,10 @@ SCENE_TYPES = ("voc", "yolo")
 
 def scene_source_names(run_dir: str | os.PathLike) -> set[str]:
     """Names (folder names, as samples carry them) of the run's annotated-scene sources."""
-    from maskwatch.evaluate.runs import CONFIG
+    from maskwatch.runs import RunPaths
     from maskwatch.train.config import load_config
 
-    cfg = load_config(Path(run_dir) / CONFIG)
+    cfg = load_config(RunPaths(Path(run_dir)).config)
     return {Path(src.path).name for src in cfg.data.sources if src.type in SCENE_TYPES}
 
 

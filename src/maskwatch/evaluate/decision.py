@@ -20,7 +20,8 @@ def tune_run(run_dir: str | os.PathLike) -> dict:
 
     from maskwatch.data import load_faces
     from maskwatch.evaluate.evaluator import load_predictor, predict_in_batches
-    from maskwatch.evaluate.runs import best_checkpoint, run_split
+    from maskwatch.evaluate.runs import run_split
+    from maskwatch.runs import best_checkpoint
     from maskwatch.train.decision import tune_decision_weights
 
     checkpoint = best_checkpoint(Path(run_dir))

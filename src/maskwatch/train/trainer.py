@@ -182,7 +182,6 @@ def _train(cfg: Config, paths: RunPaths, state, extra_callbacks: list, progress:
             lr = state.learning_rate if state.epochs_done and state.learning_rate else cfg.train.lr
             if use_cache:
                 f_train, cache_file, hit = _features(cm.features, x_train, paths, "train", cfg)
-                np.save(paths.cache / "train_labels.npy", y_train)  # which row is which class (bench/ablate_data.py)
                 f_val, _, _ = _features(cm.features, x_val, paths, "val", cfg)
                 y_fit = y_train
                 if cfg.degrade.copies:  # camera-like copies: their features are cached like the rest

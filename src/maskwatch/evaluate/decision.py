@@ -2,7 +2,7 @@
 
 Training does this itself (train.tune_decision); this is for runs trained before, or after
 changing the search: it reads the run's own val faces (split.csv), scores the best checkpoint
-without weights, searches the weights (maskwatch.train.decision) and writes them into the
+without weights, searches the weights on its real faces (maskwatch.train.decision), writes them into the
 checkpoint's sidecar, so every later evaluation and export uses them. The test split is never read.
 """
 
@@ -22,14 +22,16 @@ def tune_run(run_dir: str | os.PathLike) -> dict:
     from maskwatch.evaluate.evaluator import load_predictor, predict_in_batches
     from maskwatch.evaluate.runs import run_split
     from maskwatch.runs import best_checkpoint
-    from maskwatch.train.decision import tune_decision_weights
+    from maskwatch.train.decision import real_rows, tune_decision_weights
 
     checkpoint = best_checkpoint(Path(run_dir))
     predictor = load_predictor(checkpoint)
     predictor.weights = None  # search from the network's own probabilities
     val = run_split(run_dir, "val", labels=list(predictor.labels))
-    x, y, _ = load_faces(val, predictor.input_size, progress=False)
-    weights, scores = tune_decision_weights(predict_in_batches(predictor, x), y, predictor.labels)
+    x, y, skipped = load_faces(val, predictor.input_size, progress=False)
+    real = real_rows(val, skipped)
+    probs = predict_in_batches(predictor, x)
+    weights, scores = tune_decision_weights(probs[real], y[real], predictor.labels)
     info = read_model_info(checkpoint)
     write_model_info(checkpoint, dataclasses.replace(info, extra={**info.extra, "decision_weights": weights}))
     return {"decision_weights": weights, **scores}

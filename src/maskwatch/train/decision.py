@@ -3,8 +3,9 @@
 A network trained on few incorrectly worn masks and mostly large faces is too shy of the rare
 classes; its argmax is not the decision that maximises macro-F1. One positive weight per class
 (the first class fixed at 1) multiplies the probabilities before the argmax, and the weights are
-found by exhaustive search over a log-spaced grid on the *validation* split — never the test
-split. A gain below MIN_GAIN is treated as noise and the weights stay 1.
+found by exhaustive search over a log-spaced grid on the *real* faces of the *validation* split —
+never the test split, and not the pasted-on masks, whose easy with/without faces would otherwise
+set the boundaries. A gain below MIN_GAIN is treated as noise and the weights stay 1.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import numpy as np
 
 #: Candidate weights per class (the first class stays 1): e^-1.5 .. e^2.5 in steps of 0.25.
 GRID = np.exp(np.arange(-1.5, 2.51, 0.25))
+#: Fewest real validation faces to tune on; below that, every validation face is used.
+MIN_REAL = 50
 #: Smallest macro-F1 gain on validation worth moving away from plain argmax.
 MIN_GAIN = 0.005
 
@@ -53,3 +56,14 @@ def tune_decision_weights(
         "before": round(before, 4),
         "after": round(best_score, 4),
     }
+
+
+def real_rows(dataset, skipped) -> np.ndarray:
+    """Boolean mask over the rows load_faces returned for `dataset`: True for real faces.
+
+    All True when fewer than MIN_REAL real faces are there (a dataset without real photos).
+    """
+    from maskwatch.data import loaded_indices
+
+    real = np.array([dataset.samples[i].real for i in loaded_indices(dataset, skipped)], dtype=bool)
+    return real if real.sum() >= MIN_REAL else np.ones(len(real), dtype=bool)

@@ -109,6 +109,7 @@ def _train(cfg: Config, paths: RunPaths, state, extra_callbacks: list, progress:
     from maskwatch.data.degrade import degraded_copies
     from maskwatch.models import build_classifier, set_trainable
     from maskwatch.train.callbacks import load_checkpoint
+    from maskwatch.train.decision import real_rows
 
     started = time.perf_counter()
     _configure_tensorflow(cfg.train)
@@ -234,7 +235,8 @@ def _train(cfg: Config, paths: RunPaths, state, extra_callbacks: list, progress:
     if cfg.train.tune_decision and paths.best.is_file():  # per-class weights for macro-F1, on validation only
         from maskwatch.train.decision import tune_decision_weights
 
-        weights, scores = tune_decision_weights(val_probs, y_val, labels)
+        real = real_rows(splits["val"], skipped_val)
+        weights, scores = tune_decision_weights(val_probs[real], y_val[real], labels)
         write_info(paths.best, decision_weights=weights)
         val_metrics["decision_weights"], val_metrics["macro_f1_with_weights"] = weights, scores["after"]
         log.info("decision weights %s: validation macro-F1 %.4f -> %.4f", weights, scores["before"], scores["after"])

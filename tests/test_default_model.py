@@ -1,11 +1,10 @@
 """The shipped default model loads and labels real held-out faces from ../shared/data correctly.
 
-The faces are listed in tests/data/default_test_faces.json: REAL faces (every voc3 box and 60 mask2
-files per class; no synthetic ones) of the test split of the run that produced the shipped model
-(`runs/default/split.csv`, written by `python bench/compare_models.py --write-test-list FILE`). No
-group of them was trained on. The list is committed because that split depends on the synthetic
-faces made under runs/, which CI does not have. Thresholds (in the JSON) sit a bit below what the
-shipped file measured.
+The faces are listed in tests/data/default_test_faces.json: every REAL face (voc3 and scenes_yolo
+crowd-scene boxes, real3 photos, webmask photos; no pasted-on or synthetic masks) of the test split
+of the run that produced the shipped model, with its width in the source image (written by
+`python bench/write_test_list.py runs/default --model ...`). No group of them was trained on or
+chose the checkpoint. Thresholds (in the JSON) sit 0.03 below what the shipped file measured.
 """
 
 from __future__ import annotations
@@ -49,6 +48,8 @@ def test_default_model_file_and_sidecar():
 
 
 def test_default_model_labels_held_out_faces(classifier, test_faces):
+    from maskwatch.train.decision import macro_f1
+
     spec, crops, truth = test_faces
     assert list(classifier.labels) == LABELS
     probs = classifier.predict(crops)
@@ -57,13 +58,19 @@ def test_default_model_labels_held_out_faces(classifier, test_faces):
     predicted = np.array(classifier.labels)[probs.argmax(axis=1)]
     accuracy = float((predicted == truth).mean())
     assert accuracy >= spec["min_accuracy"], f"accuracy {accuracy:.3f} on {len(truth)} held-out faces"
-    for label in ("with_mask", "without_mask"):
+    index = {label: i for i, label in enumerate(LABELS)}
+    score = macro_f1(np.array([index[t] for t in truth]), probs.argmax(axis=1), 3)
+    assert score >= spec["min_macro_f1"], f"macro-F1 {score:.3f}"
+    for label in LABELS:
         recall = float((predicted[truth == label] == label).mean())
         assert recall >= spec["min_recall"][label], f"{label} recall {recall:.3f}"
-    # real scenes (voc3 crops, often small and blurred), masked or not: the detection use case
-    scene = np.array([f["box"] is not None and f["label"] != "mask_weared_incorrect" for f in spec["faces"]])
-    scene_accuracy = float((predicted[scene] == truth[scene]).mean())
-    assert scene.sum() >= 100 and scene_accuracy >= spec["min_voc_accuracy"], f"voc3 accuracy {scene_accuracy:.3f}"
+    called = predicted == "mask_weared_incorrect"
+    precision = float((truth[called] == "mask_weared_incorrect").mean())
+    assert precision >= spec["min_incorrect_precision"], f"incorrect precision {precision:.3f}"
+    # the faces cameras see: narrower than 24 px in their photo
+    small = np.array([face["width"] < 24 for face in spec["faces"]])
+    small_accuracy = float((predicted[small] == truth[small]).mean())
+    assert small.sum() >= 50 and small_accuracy >= spec["min_small_accuracy"], f"< 24 px: {small_accuracy:.3f}"
 
 
 def test_default_model_mostly_agrees_with_itself_on_flipped_faces(classifier, test_faces):

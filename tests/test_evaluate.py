@@ -13,8 +13,8 @@ from test_export_tinymodel import LABELS, tiny_exports
 
 from maskwatch.errors import ConfigError
 from maskwatch.evaluate import evaluate_model, evaluate_run
-from maskwatch.evaluate.metrics import compute_metrics, worst_mistakes
 from maskwatch.evaluate.plots import phase_boundaries, plot_history, read_history
+from maskwatch.metrics import compute_metrics, worst_mistakes
 
 
 def _random_case(n=200, classes=3, seed=0):

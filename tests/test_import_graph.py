@@ -32,6 +32,7 @@ STAGE_OF = {
     "maskwatch.atomic": "base",
     "maskwatch.settings": "base",
     "maskwatch.version": "base",
+    "maskwatch.metrics": "base",
     "maskwatch.home": "base",
     "maskwatch.records": "runtime",
     "maskwatch.results": "runtime",

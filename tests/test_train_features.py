@@ -66,7 +66,10 @@ def test_augmentation_is_train_only_and_stays_in_pixel_range(faces):
         "RandomFlip", "RandomRotation", "RandomTranslation", "RandomShear", "RandomZoom", "RandomBrightness",
         "RandomContrast",
     ]  # fmt: skip
-    assert build_augmenter(AugmentConfig(0, 0, 0, 0, False, 0, 0)) is None
+    assert (
+        build_augmenter(AugmentConfig(rotation=0, shift=0, shear=0, zoom=0, flip=False, brightness=0, contrast=0))
+        is None
+    )
 
     plain = np.concatenate([b.numpy() for b, _ in make_dataset(x, y, cfg, augment=False, shuffle=False)])
     np.testing.assert_array_equal(plain, x.astype(np.float32))  # validation data: untouched

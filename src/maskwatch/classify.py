@@ -138,7 +138,7 @@ def save_results(results: Sequence[dict], path: str | os.PathLike) -> Path:
 def summarize(results: Sequence[dict], labels: Sequence[str]) -> dict | None:
     """Accuracy and per-class metrics over results that carry a `true_label` (None if none do).
 
-    Uses scikit-learn through `maskwatch.evaluate.metrics` when it is installed (the `train`
+    Uses scikit-learn through `maskwatch.metrics` when it is installed (the `train`
     extra); otherwise only accuracy is given.
     """
     known = [r for r in results if r.get("true_label") in labels]
@@ -148,7 +148,7 @@ def summarize(results: Sequence[dict], labels: Sequence[str]) -> dict | None:
     y_true = np.array([index[r["true_label"]] for r in known], dtype=np.int64)
     probs = np.array([[r["probabilities"][label] for label in labels] for r in known], dtype=np.float64)
     try:
-        from maskwatch.evaluate.metrics import compute_metrics
+        from maskwatch.metrics import compute_metrics
 
         return compute_metrics(y_true, probs, labels)
     except ImportError:  # scikit-learn not installed: inference-only install

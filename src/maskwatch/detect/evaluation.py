@@ -51,33 +51,19 @@ class VocScene:
 
 
 def read_voc_xml(path: str | os.PathLike) -> tuple[str, np.ndarray, list[str]]:
-    """(image file name, boxes (N, 4) xyxy, labels) from one Pascal VOC XML (parsed with defusedxml)."""
-    from xml.etree.ElementTree import ParseError
-
-    from defusedxml import ElementTree
+    """(image file name, boxes (N, 4) xyxy, labels) of one Pascal VOC XML: the data stage's reader
+    (`maskwatch.data.voc.parse_voc_xml`, defusedxml), keeping the boxes it can use."""
+    from maskwatch.data.scenes import Skip
+    from maskwatch.data.voc import parse_voc_xml
 
     try:
-        root = ElementTree.parse(str(path)).getroot()
-    except (ParseError, OSError) as exc:
-        raise SourceError(f"{path}: unreadable VOC annotation ({exc})") from None
-    except Exception as exc:  # defusedxml refuses entity tricks with its own exceptions
-        raise SourceError(f"{path}: refused VOC annotation ({type(exc).__name__}: {exc})") from None
-    filename = (root.findtext("filename") or Path(path).with_suffix(".jpg").name).strip()
-    boxes, labels = [], []
-    for obj in root.iter("object"):
-        box = obj.find("bndbox")
-        name = (obj.findtext("name") or "").strip()
-        if box is None or not name:
-            continue
-        try:
-            coords = [float(box.findtext(key)) for key in ("xmin", "ymin", "xmax", "ymax")]
-        except (TypeError, ValueError):
-            continue
-        if coords[2] <= coords[0] or coords[3] <= coords[1]:
-            continue
-        boxes.append(coords)
-        labels.append(name)
-    return filename, np.asarray(boxes, dtype=np.float32).reshape(-1, 4), labels
+        annotation = parse_voc_xml(path)
+    except Skip as exc:
+        raise SourceError(f"{path}: unusable VOC annotation ({exc.reason})") from None
+    kept = [obj for obj in annotation.objects if obj.box is not None and obj.name]
+    filename = annotation.filename or Path(path).with_suffix(".jpg").name
+    boxes = np.asarray([obj.box for obj in kept], dtype=np.float32).reshape(-1, 4)
+    return filename, boxes, [obj.name for obj in kept]
 
 
 def _find_image(root: Path, name: str, stem: str) -> Path | None:

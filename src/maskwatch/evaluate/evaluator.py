@@ -145,7 +145,7 @@ def evaluate_model(
     Returns the result dict written to metrics.json (its "metrics" key holds the numbers).
     out_dir None computes and returns the result without writing anything.
     """
-    from maskwatch.evaluate.metrics import compute_metrics, worst_mistakes
+    from maskwatch.metrics import compute_metrics, worst_mistakes
 
     predictor = load_predictor(model_path_or_classifier, labels)
     model_labels = list(predictor.labels)

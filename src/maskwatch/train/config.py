@@ -1,59 +1,61 @@
-"""Training configuration: dataclasses loaded from YAML, with dotted overrides.
+"""Training configuration: pydantic models loaded from YAML, with dotted overrides.
 
-Why dataclasses and not a free dict: every key has one documented default and one allowed
+Why typed models and not a free dict: every key has one documented default and one allowed
 range, so a typo (`train.epohcs`) or a value out of range fails before any image is loaded, with
-a message that names the key and says what is allowed. The resolved config (defaults filled in,
-overrides applied, paths made absolute) is written to the run directory, so a run can be
-repeated or resumed from its own folder.
+a message that names the key and says what is allowed (`maskwatch.settings`, the config mechanism
+every stage shares). The resolved config (defaults filled in, overrides applied, paths made
+absolute) is written to the run directory, so a run can be repeated or resumed from its own folder.
 
     cfg = load_config("configs/default.yaml", overrides=["train.epochs=3", "model.name=mobilenet_v2"])
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
-import types
 import typing
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from maskwatch.errors import ConfigError
+from maskwatch.settings import allowed, config_error
 
 
-def _opt(default: Any, help: str, range: tuple[float, float] | None = None, choices: tuple | None = None) -> Any:
-    """A config field with its allowed range/choices and a one-line help kept next to it."""
-    meta = {"help": help, "range": range, "choices": choices}
+def _opt(default: Any, help: str, range: tuple[float, float] | None = None) -> Any:
+    """A config field with its allowed range and a one-line help kept next to it (choices: a Literal type)."""
+    limits = {} if range is None else {"ge": range[0], "le": range[1]}
     if isinstance(default, list | dict):
-        return field(default_factory=lambda: type(default)(default), metadata=meta)
-    return field(default=default, metadata=meta)
+        return Field(default_factory=lambda: type(default)(default), description=help, **limits)
+    return Field(default, description=help, **limits)
 
 
-@dataclass
-class SourceConfig:
+class Section(BaseModel):
+    """A config section: typed keys, unknown keys refused, numbers written as text accepted."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, coerce_numbers_to_str=True)
+
+
+class SourceConfig(Section):
     """One data source: face crops per class, VOC or YOLO scenes cut into faces, or labelled whole photos."""
 
-    type: str = _opt(
+    type: Literal["folder", "voc", "yolo", "photos"] = _opt(
         "folder",
         "folder = one sub-folder per class of face crops; voc = images + VOC XML boxes; yolo = images/ + labels/ + "
         "data.yaml; photos = one sub-folder per class of whole photos, faces found by the face detector",
-        choices=("folder", "voc", "yolo", "photos"),
     )
     path: str = _opt("", "data root (relative paths are taken from the working directory)")
     manifest: str | None = _opt(None, "CSV with file,class,...,group columns: groups keep near-duplicates together")
     label_map: dict[str, str | None] | None = _opt(None, "rename labels, e.g. {mask: with_mask}; null drops a class")
     margin: float = _opt(0.1, "scenes/photos: margin added around each box, as a fraction of its size", (0.0, 1.0))
     min_face: int | None = _opt(None, "scenes/photos: skip faces smaller than this, px (None = default)", (0, 10_000))
-    faces: str = _opt("largest", "photos: label the largest face, or all faces >= min_face", choices=("largest", "all"))
+    faces: Literal["largest", "all"] = _opt("largest", "photos: label the largest face, or all faces >= min_face")
     real: bool = _opt(True, "real photos (false for pasted-on or generated masks): evaluation reports real faces apart")
 
 
-@dataclass
-class DataConfig:
+class DataConfig(Section):
     sources: list[SourceConfig] = _opt([], "list of {type, path, manifest?, label_map?, margin?, min_face?}")
     labels: list[str] | None = _opt(None, "class order of the model (None = labels found in the data)")
     val: float = _opt(0.15, "fraction of groups held out for validation", range=(0.01, 0.5))
@@ -65,17 +67,15 @@ class DataConfig:
     detector_framing: bool = _opt(False, "train split: add a crop framed by the face detector for each scene face")
 
 
-@dataclass
-class ModelConfig:
+class ModelConfig(Section):
     name: str = _opt("efficientnet_lite0", "backbone from maskwatch.models.available_models()")
     input_size: int | None = _opt(None, "square input size in pixels (None = the backbone's default)", range=(16, 1024))
-    weights: str | None = _opt("imagenet", "imagenet (pretrained) or null (random init)", choices=("imagenet",))
+    weights: Literal["imagenet"] | None = _opt("imagenet", "imagenet (pretrained) or null (random init)")
     dropout: float = _opt(0.2, "dropout before the classifier layer", range=(0.0, 0.9))
     options: dict[str, Any] | None = _opt(None, "backbone options, e.g. {alpha: 0.35} for mobilenet_v2")
 
 
-@dataclass
-class AugmentConfig:
+class AugmentConfig(Section):
     """Strengths of the Keras preprocessing layers applied to training images (0 = layer off)."""
 
     rotation: float = _opt(0.05, "RandomRotation factor, fraction of a full turn (0.05 = +-18 degrees)", (0.0, 0.5))
@@ -87,8 +87,7 @@ class AugmentConfig:
     contrast: float = _opt(0.1, "RandomContrast factor", range=(0.0, 1.0))
 
 
-@dataclass
-class DegradeConfig:
+class DegradeConfig(Section):
     """Camera-like degradation of training faces (probability of each step; 0 = off).
 
     Applied to the train split only, in this order, each step drawn independently: what entrance
@@ -108,8 +107,7 @@ class DegradeConfig:
     box_jitter: float = _opt(0.0, "scene faces: random shift/scale of the crop box, fraction of its size", (0.0, 0.5))
 
 
-@dataclass
-class TrainConfig:
+class TrainConfig(Section):
     """Phase 1 (frozen backbone, higher learning rate) and the settings both phases share."""
 
     epochs: int = _opt(10, "phase 1 epochs: backbone frozen, only the head learns", range=(0, 10_000))
@@ -126,8 +124,7 @@ class TrainConfig:
     tune_decision: bool = _opt(True, "choose per-class decision weights on the validation split for macro-F1")
 
 
-@dataclass
-class FinetuneConfig:
+class FinetuneConfig(Section):
     """Phase 2: unfreeze the top of the backbone and train at a lower learning rate."""
 
     epochs: int = _opt(6, "phase 2 epochs (0 = no fine-tuning)", range=(0, 10_000))
@@ -136,25 +133,23 @@ class FinetuneConfig:
     augment: bool = _opt(True, "augment training images in phase 2")
 
 
-@dataclass
-class RunConfig:
+class RunConfig(Section):
     name: str | None = _opt(None, "run folder name under root (None = a timestamp)")
     root: str = _opt("runs", "folder holding run folders")
     evaluate: bool = _opt(True, "run maskwatch.evaluate on the best model when training ends (if installed)")
 
 
-@dataclass
-class Config:
-    data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
-    degrade: DegradeConfig = field(default_factory=DegradeConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
-    run: RunConfig = field(default_factory=RunConfig)
+class Config(Section):
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    augment: AugmentConfig = Field(default_factory=AugmentConfig)
+    degrade: DegradeConfig = Field(default_factory=DegradeConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    finetune: FinetuneConfig = Field(default_factory=FinetuneConfig)
+    run: RunConfig = Field(default_factory=RunConfig)
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        return self.model_dump()
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=False)
@@ -199,9 +194,25 @@ def load_config(source: ConfigSource = None, overrides: OverridesLike = None) ->
 
 
 def config_from_dict(raw: Mapping) -> Config:
-    cfg = _build(Config, raw, "")
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"config: expected a mapping of sections (data, model, train, ...), got {raw!r}")
+    try:
+        cfg = Config.model_validate(_nulls(raw))
+    except ValidationError as exc:
+        raise config_error(exc, Config) from None
     _check_consistency(cfg)
     return cfg
+
+
+def _nulls(value: Any) -> Any:
+    """ "none" / "null" / "" written as text (a CLI `--set key=none`) mean null, as YAML's null does."""
+    if isinstance(value, Mapping):
+        return {k: _nulls(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_nulls(v) for v in value]
+    if isinstance(value, str) and value.strip().lower() in ("none", "null"):
+        return None
+    return value
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -256,87 +267,6 @@ def _list_item(items: list, part: str, where: str) -> Any:
     return items[_list_index(items, part, where)]
 
 
-def _build(cls: type, raw: Any, prefix: str) -> Any:
-    """Make dataclass `cls` from a mapping, rejecting unknown keys and out-of-range values."""
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"{prefix or 'config'}: expected a mapping of keys, got {raw!r}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    hints = typing.get_type_hints(cls)
-    for key in raw:
-        if key not in fields:
-            known = ", ".join(fields)
-            raise ConfigError(f"{_join(prefix, str(key))}: unknown key (known keys here: {known})")
-    values = {}
-    for name, f in fields.items():
-        if name not in raw:
-            continue
-        values[name] = _coerce(raw[name], hints[name], _join(prefix, name), f.metadata)
-    return cls(**values)
-
-
-def _join(prefix: str, name: str) -> str:
-    return f"{prefix}.{name}" if prefix else name
-
-
-def _coerce(value: Any, hint: Any, key: str, meta: Mapping) -> Any:
-    """Check one value against its type hint and its allowed range/choices."""
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        empty = value is None or (isinstance(value, str) and value.strip().lower() in ("none", "null", ""))
-        if empty and type(None) in args:
-            return None
-        hint = next(a for a in args if a is not type(None))
-        origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if dataclasses.is_dataclass(hint):
-        return _build(hint, value, key)
-    if origin is list:
-        if not isinstance(value, list | tuple):
-            raise ConfigError(f"{key}: expected a list, got {value!r}")
-        return [_coerce(v, args[0], f"{key}.{i}", {}) for i, v in enumerate(value)]
-    if origin is dict:
-        if not isinstance(value, Mapping):
-            raise ConfigError(f"{key}: expected a mapping, got {value!r}")
-        return {str(k): _coerce(v, args[1], f"{key}.{k}", {}) for k, v in value.items()}
-    if hint is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in ("true", "yes", "on", "1", "false", "no", "off", "0"):
-            return value.lower() in ("true", "yes", "on", "1")
-        raise ConfigError(f"{key}: expected true or false, got {value!r}")
-    if hint is int:
-        if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, float) and value.is_integer())):
-            try:
-                value = int(str(value))
-            except ValueError:
-                raise ConfigError(f"{key}: expected an integer, got {value!r}") from None
-        value = int(value)
-    elif hint is float:
-        if isinstance(value, bool):
-            raise ConfigError(f"{key}: expected a number, got {value!r}")
-        try:
-            value = float(value)  # also "1e-3", which YAML 1.1 reads as a string
-        except (TypeError, ValueError):
-            raise ConfigError(f"{key}: expected a number, got {value!r}") from None
-    elif hint is str:
-        if not isinstance(value, str | int | float) or isinstance(value, bool):
-            raise ConfigError(f"{key}: expected text, got {value!r}")
-        value = str(value)
-    allowed = meta.get("range")
-    if allowed is not None and not (allowed[0] <= value <= allowed[1]):
-        raise ConfigError(f"{key}: {value!r} is out of range (allowed {_num(allowed[0])} .. {_num(allowed[1])})")
-    choices = meta.get("choices")
-    if choices is not None and value not in choices:
-        raise ConfigError(f"{key}: {value!r} is not allowed (choose one of: {', '.join(map(str, choices))})")
-    return value
-
-
-def _num(value: float) -> str:
-    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
-
-
 def _check_consistency(cfg: Config) -> None:
     """Rules that involve more than one key."""
     for i, src in enumerate(cfg.data.sources):
@@ -387,22 +317,23 @@ def resolve_paths(cfg: Config, base: str | os.PathLike | None = None) -> Config:
     return config_from_dict(raw)
 
 
-def describe_keys(cls: type = Config, prefix: str = "") -> list[tuple[str, str, str]]:
-    """(key, default, help) for every leaf key: used by `maskwatch train --help-config`."""
+def describe_keys(cls: type[BaseModel] = Config, prefix: str = "") -> list[tuple[str, str, str]]:
+    """(key, default, help [allowed]) for every leaf key: `maskwatch train --keys`."""
     rows = []
-    hints = typing.get_type_hints(cls)
-    for f in dataclasses.fields(cls):
-        key = _join(prefix, f.name)
-        if dataclasses.is_dataclass(hints[f.name]):
-            rows += describe_keys(hints[f.name], key)
+    for name, field in cls.model_fields.items():
+        key = f"{prefix}.{name}" if prefix else name
+        hint = field.annotation
+        if isinstance(hint, type) and issubclass(hint, BaseModel):
+            rows += describe_keys(hint, key)
             continue
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
-        allowed = f.metadata.get("range")
-        choices = f.metadata.get("choices")
-        note = f.metadata.get("help", "")
-        if allowed is not None:
-            note += f" [{_num(allowed[0])} .. {_num(allowed[1])}]"
-        if choices is not None:
+        default = field.get_default(call_default_factory=True)
+        note = field.description or ""
+        span = allowed(field)
+        if span:
+            note += f" [{span}]"
+        literals = [arg for arg in (hint, *typing.get_args(hint)) if typing.get_origin(arg) is Literal]
+        choices = [str(value) for arg in literals for value in typing.get_args(arg)]
+        if choices:
             note += f" [{' | '.join(choices)}]"
         rows.append((key, repr(default), note))
     return rows

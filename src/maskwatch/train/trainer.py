@@ -379,22 +379,12 @@ def predict_probabilities(model, x: np.ndarray, batch_size: int) -> np.ndarray:
 
 
 def validation_metrics(probs: np.ndarray, y: np.ndarray, labels: list[str]) -> dict:
-    """Accuracy, macro F1 and per-class precision/recall of validation probabilities."""
-    from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+    """The metrics of the validation probabilities, as evaluation computes them (`maskwatch.metrics`),
+    plus `loss` (the log loss, as Keras' val_loss names it)."""
+    from maskwatch.metrics import compute_metrics
 
-    pred = probs.argmax(axis=1)
-    idx = list(range(len(labels)))
-    precision, recall, f1, support = precision_recall_fscore_support(y, pred, labels=idx, zero_division=0)
-    eps = 1e-7
-    return {
-        "accuracy": float(accuracy_score(y, pred)),
-        "macro_f1": float(f1_score(y, pred, labels=idx, average="macro", zero_division=0)),
-        "loss": float(-np.mean(np.log(np.clip(probs[np.arange(len(y)), y], eps, 1.0)))),
-        "per_class": {
-            label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
-            for label, p, r, f, s in zip(labels, precision, recall, f1, support, strict=True)
-        },
-    }
+    metrics = compute_metrics(y, probs, labels)
+    return {**metrics, "loss": metrics["log_loss"]}
 
 
 def _configure_tensorflow(train_cfg) -> None:

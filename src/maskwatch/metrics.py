@@ -1,4 +1,5 @@
-"""Classification metrics for a mask classifier, computed by scikit-learn.
+"""Classification metrics for a mask classifier, computed by scikit-learn: one definition for the
+validation metrics of training, the evaluation reports and `maskwatch classify` on labelled folders.
 
 Accuracy alone hides what matters here: the classes are imbalanced (few `without_mask`, very few
 `mask_weared_incorrect`), so the report gives per-class precision/recall/F1 with support, the

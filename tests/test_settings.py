@@ -80,3 +80,21 @@ def test_the_pipeline_checks_its_settings_before_any_work(data_dir):
 
     with pytest.raises(ConfigError, match="queue_size: 0 is out of range"):
         VideoPipeline(Labels(), queue_size=0)
+
+
+def test_detect_cli_options_come_from_the_detector_settings():
+    """The command's ranges and help are the model's, so the CLI and detect() cannot drift apart."""
+    import typer.main
+
+    from maskwatch.cli import app
+    from maskwatch.settings import bounds
+
+    command = typer.main.get_command(app).commands["detect"]
+    params = {p.name: p for p in command.params}
+    for name in ("conf", "nms", "tiles", "min_face", "upscale"):
+        low, high, _, _ = bounds(DetectorSettings.model_fields[name])
+        assert (params[name].min, params[name].max) == (low, high), name
+        assert params[name].help, name
+    assert params["conf"].help == DetectorSettings.model_fields["conf"].description
+    with pytest.raises(ConfigError, match="nms: 0.0 is out of range"):  # nms > 0: the model refuses the bound
+        DetectorSettings(nms=params["nms"].min)

@@ -63,6 +63,20 @@ def allowed(field: FieldInfo) -> str:
     return " and ".join(parts)
 
 
+def option(model: type[BaseModel], name: str, **extra: Any) -> dict[str, Any]:
+    """Command-line option settings of field `name` (help, min/max), so a CLI option is derived from
+    the same model as the Python check: `typer.Option("--conf", **option(M, "conf"))`. An exclusive
+    bound (`gt=0`) becomes an inclusive min for the parser; the model still refuses the bound itself."""
+    field = model.model_fields[name]
+    low, high, _, _ = bounds(field)
+    out: dict[str, Any] = {"help": field.description} if field.description else {}
+    if low is not None:
+        out["min"] = low
+    if high is not None:
+        out["max"] = high
+    return {**out, **extra}
+
+
 def _model_at(model: type[BaseModel], loc: tuple) -> tuple[type[BaseModel], FieldInfo | None]:
     """The model holding the last part of `loc` and that part's field (None for an unknown key)."""
     import typing

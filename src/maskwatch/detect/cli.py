@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from maskwatch.detect.faces import DEFAULT_NMS, DEFAULT_SCORE, DEFAULT_TILES, DEFAULT_UPSCALE
+from maskwatch.detect.settings import DEFAULT_NMS, DEFAULT_SCORE, DEFAULT_TILES, DEFAULT_UPSCALE, DetectorSettings
+from maskwatch.settings import option
 
 #: Images listed in the terminal table; --save-json always has every result.
 MAX_ROWS = 50
@@ -35,23 +36,25 @@ FaceModelOpt = Annotated[
         "the cache ($MASKWATCH_HOME/face/), a one-time download, else yuface.",
     ),
 ]
-ConfOpt = Annotated[float, typer.Option("--conf", min=0.0, max=1.0, help="Face score threshold.")]
-NmsOpt = Annotated[float, typer.Option("--nms", min=0.01, max=1.0, help="IoU above which face boxes merge.")]
+# The detector options: names, ranges and help from DetectorSettings, the model maskwatch.detect() checks.
+ConfOpt = Annotated[float, typer.Option("--conf", **option(DetectorSettings, "conf"))]
+NmsOpt = Annotated[float, typer.Option("--nms", **option(DetectorSettings, "nms"))]
 UpscaleOpt = Annotated[
     float | None,
     typer.Option(
         "--upscale",
-        min=1.0,
-        help="Enlarge small images up to this factor to find small faces (default 2 for images, 1 for video).",
+        **option(
+            DetectorSettings,
+            "upscale",
+            help="Enlarge small images up to this factor to find small faces (default 2 for images, 1 for video).",
+        ),
     ),
 ]
-TilesOpt = Annotated[
-    int, typer.Option("--tiles", min=0, max=8, help="Also detect on an N x N grid of tiles (0 = off).")
-]
+TilesOpt = Annotated[int, typer.Option("--tiles", **option(DetectorSettings, "tiles"))]
 AddressOpt = Annotated[
     str | None, typer.Option("--address", help="Ray cluster: auto or ray://HOST:PORT (default: start Ray here).")
 ]
-MinFaceOpt = Annotated[float, typer.Option("--min-face", min=0.0, help="Ignore faces smaller than this (pixels).")]
+MinFaceOpt = Annotated[float, typer.Option("--min-face", **option(DetectorSettings, "min_face"))]
 
 
 def detect_command(

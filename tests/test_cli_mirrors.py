@@ -18,6 +18,7 @@ from maskwatch.cli import app
 
 #: command -> the Python function it mirrors ("module:function").
 MIRRORS = {
+    "synthesize": "maskwatch.data.synthetic:make_incorrect_dataset",
     "train": "maskwatch.train.trainer:train",
     "evaluate": "maskwatch.evaluate.api:evaluate",
     "export": "maskwatch.export.api:export",

@@ -126,3 +126,19 @@ def test_nose_finder_finds_the_nose_above_the_mouth(pairs, weights_dir):
     found = [f for f in found if f is not None]
     assert found
     assert all(nose < mouth for nose, mouth in found)
+
+
+def test_synthesize_command_is_the_function(data_dir, tmp_path):
+    """`maskwatch synthesize` (no argparse of its own) writes what make_incorrect_dataset writes."""
+    from PIL import Image
+    from typer.testing import CliRunner
+
+    from maskwatch.cli import app
+
+    out = tmp_path / "synth"
+    args = ["synthesize", str(data_dir), str(out), "--limit", "2", "--face-weights", "none"]
+    result = CliRunner().invoke(app, [*args, "--sheet", str(tmp_path / "sheet.png")])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    made = sorted((out / INCORRECT).glob("*.jpg"))
+    assert len(made) == 4 and "4 images" in result.output
+    assert Image.open(tmp_path / "sheet.png").size == (8 * 128, 128)

@@ -21,6 +21,7 @@ app = typer.Typer(
 # Modules that add commands to `app` through a `register(app)` function. A module that is not
 # written yet is skipped, so the CLI works while the pipeline grows.
 _COMMAND_MODULES = (
+    "maskwatch.data.cli",
     "maskwatch.train.cli",
     "maskwatch.evaluate.cli",
     "maskwatch.export.cli",

@@ -301,9 +301,12 @@ def make_incorrect_dataset(
     face_weights: str | os.PathLike | None = "auto",
     limit: int | None = None,
     recolour: bool = True,
+    sheet: str | os.PathLike | None = None,
 ) -> list[Synthetic]:
     """Write `out_dir/mask_weared_incorrect/*.jpg` and `out_dir/MANIFEST.csv`; return what was made.
 
+    `maskwatch synthesize DATA_ROOT OUT_DIR` is this function (same arguments). sheet: also write a
+    contact sheet PNG of the first 64 images there.
     data_root: the folder holding MANIFEST.csv (paths in it are relative to it). face_weights:
     YuNet ONNX file for nose landmarks; "auto" looks where detection does ($MASKWATCH_FACE_MODEL,
     $MASKWATCH_HOME/face), None disables landmarks. A pair that gives no usable mask is
@@ -333,6 +336,8 @@ def make_incorrect_dataset(
             made.append(Synthetic(str(path), pair.group, pair.with_mask, pair.without_mask, shift, fraction, nose_y))
     _write_manifest(out_dir, made)
     log.info("made %d synthetic %s images from %d pairs into %s", len(made), INCORRECT, len(pairs), class_dir)
+    if sheet is not None and made:
+        contact_sheet([m.path for m in made[:64]], sheet)
     return made
 
 
@@ -375,29 +380,3 @@ def contact_sheet(paths: Sequence[str | os.PathLike], out: str | os.PathLike, ce
     buffer = io.BytesIO()
     Image.fromarray(sheet).save(buffer, format="PNG")
     return atomic_write_bytes(out, buffer.getvalue())
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    import argparse
-
-    parser = argparse.ArgumentParser(description="Make synthetic mask_weared_incorrect faces from paired mask2 photos")
-    parser.add_argument("data_root", help="folder with MANIFEST.csv and mask2/ (e.g. ../shared/data)")
-    parser.add_argument("out_dir", help="output dataset folder (e.g. runs/synthetic_incorrect)")
-    parser.add_argument("--variants", type=int, default=2, help="images per pair (different shifts)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-landmarks", action="store_true", help="random shift only, no YuNet")
-    parser.add_argument("--no-recolour", action="store_true", help="keep every mask's own colour")
-    parser.add_argument("--sheet", help="also write a contact sheet PNG of the result here")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    made = make_incorrect_dataset(
-        args.data_root, args.out_dir, variants=args.variants, seed=args.seed,
-        face_weights=None if args.no_landmarks else "auto", recolour=not args.no_recolour,
-    )  # fmt: skip
-    print(f"{len(made)} images in {Path(args.out_dir) / INCORRECT} (manifest {Path(args.out_dir) / 'MANIFEST.csv'})")
-    if args.sheet:
-        print(contact_sheet([m.path for m in made[:64]], args.sheet))
-
-
-if __name__ == "__main__":
-    main()

@@ -106,11 +106,11 @@ def test_cli_prints_a_table_metrics_and_writes_the_same_json_as_the_api(class_fo
         ["classify", str(class_folders), "--model", str(model_path), "--save-json", str(out)],
         env={"COLUMNS": "200"},
     )
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # two files skipped
     saved = json.loads(out.read_text())
     assert saved == maskwatch.classify(class_folders, model=model_path)
     assert "21 image(s) classified" in result.output
-    assert "skipped 2 unreadable file(s)" in result.output and "notes.jpg" in result.output
+    assert "2 file(s) skipped, 21 processed" in result.output and "notes.jpg" in result.output
     accuracy = summarize(saved, LABELS)["accuracy"]
     assert f"accuracy on labelled folders: {accuracy:.3f} (20 images)" in result.output
     assert "macro-F1" in result.output

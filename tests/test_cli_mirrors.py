@@ -27,11 +27,13 @@ MIRRORS = {
     "evaluate-detection": "maskwatch.detect.evaluation:evaluate_detection",
     "serve": "maskwatch.serve.run:serve",
     "watch": "maskwatch.watch.runner:watch",
+    "report": "maskwatch.report:report",
 }
 #: Terminal-only options: (command, option) -> why the Python function has no such parameter.
 TERMINAL_ONLY = {
     ("train", "keys"): "prints the table of config keys and exits (Python: maskwatch.train.config.describe_keys)",
     ("classify", "max_rows"): "rows of the terminal table (Python gets every result)",
+    ("classify", "quiet"): "hides the terminal table and summary (the Python call prints nothing)",
     ("detect", "source_option"): "--source, the same SOURCE given as an option (ultralytics' source=)",
 }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -156,7 +157,7 @@ def test_detect_image_json_schema(detector: MaskDetector, scenes, tmp_path: Path
 
 
 def test_folder_with_corrupt_file_continues_and_writes_all_outputs(
-    detector: MaskDetector, scenes, tmp_path: Path, capsys: pytest.CaptureFixture
+    detector: MaskDetector, scenes, tmp_path: Path, capsys: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture
 ) -> None:
     folder = tmp_path / "photos"
     (folder / "nested").mkdir(parents=True)
@@ -169,10 +170,10 @@ def test_folder_with_corrupt_file_continues_and_writes_all_outputs(
     (save_dir / "old").mkdir(parents=True)
     (save_dir / "old" / "previous.jpg").write_bytes(scenes[3][0].read_bytes())  # an earlier run's output
 
-    results = detect(folder, detector=detector, save_dir=save_dir, save_csv=csv_path, save_coco=coco_path)
+    results = detect(folder, detector=detector, save_dir=save_dir, save_csv=csv_path, save_coco=coco_path, verbose=True)
 
     err = capsys.readouterr().err
-    mentions = [line for line in err.splitlines() if "broken.jpg" in line]
+    mentions = [r.getMessage() for r in caplog.records if "broken.jpg" in r.getMessage()]
     assert len(mentions) == 1 and mentions[0].startswith("skipped") and "corrupt or truncated" in mentions[0]
     assert "1 file(s) skipped" in err and "3 image(s)" in err
     assert len(results) == 3 and all("broken" not in r["source"] for r in results)
@@ -212,14 +213,14 @@ def test_folder_with_corrupt_file_continues_and_writes_all_outputs(
         assert 0.0 <= item["score"] <= 1.0
 
 
-def test_glob_source_and_huge_image_refusal(detector: MaskDetector, scenes, tmp_path: Path, capsys) -> None:
+def test_glob_source_and_huge_image_refusal(detector: MaskDetector, scenes, tmp_path: Path, caplog) -> None:
     for image, _, _ in scenes[:2]:
         (tmp_path / image.name).write_bytes(image.read_bytes())
     huge = tmp_path / "huge.png"
     Image.new("1", (8000, MAX_PIXELS // 8000 + 1)).save(huge)  # > MAX_PIXELS, a few KB on disk
     results = detect(str(tmp_path / "*.*"), detector=detector)
     assert len(results) == 2
-    assert "huge.png" in capsys.readouterr().err
+    assert "huge.png" in caplog.text
     with pytest.raises(BadImageError, match="limit"):
         load_image(huge)
 
@@ -248,14 +249,14 @@ def test_sources_are_recognised(tmp_path: Path, scenes) -> None:
 
 
 def test_yuface_fallback_runs_the_whole_pipeline(
-    scenes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+    scenes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("MASKWATCH_HOME", str(tmp_path))  # empty cache
     monkeypatch.setenv("MASKWATCH_OFFLINE", "1")
     monkeypatch.delenv("MASKWATCH_FACE_MODEL", raising=False)
     image, boxes, _ = scenes[0]
     results = detect(image, upscale=1.0, verbose=False)
-    notice = capsys.readouterr().err.splitlines()
+    notice = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(notice) == 1 and "using the built-in yuface detector" in notice[0]
     found = np.array([f["box"] for f in results[0]["detections"]], dtype=np.float32).reshape(-1, 4)
     assert len(found) and sv.box_iou_batch(boxes, found).max() >= 0.5
@@ -313,3 +314,24 @@ def test_results_stream_like_ultralytics(detector, scenes, tmp_path: Path) -> No
     assert json.loads((tmp_path / "r.json").read_text()) == [r.to_dict() for r in listed]
     assert len(stream.skipped) == len(listed.skipped) == 1 and "broken.jpg" in stream.skipped[0]
     assert listed.report is None
+
+
+def test_a_library_call_prints_nothing(scenes, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for image, _, _ in scenes[:2]:
+        (folder / image.name).write_bytes(image.read_bytes())
+    (folder / "broken.jpg").write_bytes(b"not a jpeg")
+    code = (  # a fresh interpreter, as a program using maskwatch as a library
+        "import sys, maskwatch\n"
+        "results = maskwatch.detect(sys.argv[1], save_json=sys.argv[2])\n"
+        "assert len(results) == 2 and len(results.skipped) == 1\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(folder), str(tmp_path / "out.json")], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "" and done.stderr == "", f"maskwatch.detect() printed without being asked: {done.stderr}"

@@ -3,7 +3,7 @@
 The pipeline has two towers standing on the image helpers:
 
     images -> data -> models -> runs -> train -> evaluate -> export     (training side)
-    runtime -> detect -> video -> scale -> watch -> serve               (inference side)
+    runtime -> detect -> video -> scale -> watch -> serve -> report     (inference side)
 
 A stage may import any stage before it in its own tower and anything of the other tower that
 does not lead back up its own (checked on the whole chain of imports, not just the first step).
@@ -22,7 +22,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "maskwatch"
 
 TOWERS = (
     ("images", "data", "models", "runs", "train", "evaluate", "export"),
-    ("runtime", "detect", "video", "scale", "watch", "serve"),
+    ("runtime", "detect", "video", "scale", "watch", "serve", "report"),
 )
 
 #: Modules whose stage is not simply their first package name (exact module, or a package prefix).
@@ -34,6 +34,9 @@ STAGE_OF = {
     "maskwatch.version": "base",
     "maskwatch.metrics": "base",
     "maskwatch.home": "base",
+    "maskwatch.logs": "base",
+    "maskwatch.tables": "base",
+    "maskwatch.exit_codes": "base",
     "maskwatch.records": "runtime",
     "maskwatch.results": "runtime",
     "maskwatch.images": "images",

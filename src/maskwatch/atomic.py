@@ -11,6 +11,7 @@ target only when complete. A crash, a kill or a failed conversion leaves the old
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -39,6 +40,7 @@ class StagedPath:
     def __init__(self, target: str | os.PathLike) -> None:
         self.target = Path(target)
         self.target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(self.target)  # what killed runs left behind (one hidden file each)
         fd, tmp = tempfile.mkstemp(
             prefix=f".{self.target.stem}.", suffix=f".tmp{self.target.suffix}", dir=self.target.parent
         )
@@ -111,7 +113,8 @@ class AtomicFile:
         return self._staged.commit()
 
     def abort(self) -> None:
-        self.handle.close()
+        with contextlib.suppress(OSError):  # flushing the rest fails too on a full disk
+            self.handle.close()
         self._staged.discard()
 
     def __enter__(self) -> IO[Any]:
@@ -121,11 +124,73 @@ class AtomicFile:
         if exc_type is None:
             try:
                 self.commit()
+            except OSError as error:
+                self.abort()
+                raise _named(error, self.target) from None
             except BaseException:
                 self.abort()
                 raise
         else:
             self.abort()
+            if isinstance(exc, OSError) and not exc.filename:
+                raise _named(exc, self.target) from None
+
+
+def _named(error: OSError, target: Path) -> OSError:
+    """write() errors (a full disk) carry no file name: name the file the user asked for."""
+    return error if error.filename else OSError(error.errno, error.strerror or str(error), str(target))
+
+
+#: A temporary file not written to for this long belongs to a run that was killed.
+STALE_SECONDS = 60.0
+
+
+def remove_stale_temps(target: str | os.PathLike) -> int:
+    """Delete the hidden temporary files that killed runs left beside `target`; returns how many.
+
+    Writes stage `.<name>.XXXX.tmp` or `.<stem>.XXXX.tmp<suffix>` beside the target and rename it
+    at the end; a kill leaves it behind, once per run. Files still being written (by a run going
+    on now) are younger than STALE_SECONDS and are kept.
+    """
+    import time
+
+    target = Path(target)
+    if not target.parent.is_dir():
+        return 0
+    now = time.time()
+    removed = 0
+    patterns = (f".{target.name}.*.tmp", f".{target.stem}.*.tmp{target.suffix}")
+    for candidate in {p for pattern in patterns for p in target.parent.glob(pattern)}:
+        try:
+            if candidate.is_file() and now - candidate.stat().st_mtime > STALE_SECONDS:
+                candidate.unlink()
+                removed += 1
+        except OSError:
+            continue
+    return removed
+
+
+def check_writable(path: str | os.PathLike) -> Path:
+    """Fail now, before any work, when `path` cannot be written (folder, permissions, full disk).
+
+    Creates the parent folder and a temporary file beside the target, writes a byte, removes
+    it; the OSError (with the file name) is what a user should see instead of losing a run.
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise IsADirectoryError(21, "is a folder; give a file name", str(target))
+    existing = next(parent for parent in target.parents if parent.exists())
+    if not existing.is_dir():
+        raise NotADirectoryError(20, f"cannot write here: {existing} is a file, not a folder", str(target))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        os.write(fd, b"\0")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+        Path(tmp).unlink(missing_ok=True)
+    return target
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:

@@ -19,6 +19,7 @@ import numpy as np
 
 from maskwatch.errors import ModelFileError
 from maskwatch.images import resize_face
+from maskwatch.logs import quiet_native_stderr
 
 DEFAULT_LABELS = ("with_mask", "without_mask", "mask_weared_incorrect")
 RUNTIMES = ("tflite", "onnx", "keras")
@@ -113,7 +114,8 @@ class _TFLiteBackend:
         if n != self.batch:
             shape = [n, *self.input["shape"][1:]]
             self.interpreter.resize_tensor_input(self.input["index"], shape)
-            self.interpreter.allocate_tensors()
+            with quiet_native_stderr():  # LiteRT's XNNPACK INFO line (see maskwatch.logs)
+                self.interpreter.allocate_tensors()
             self.input = self.interpreter.get_input_details()[0]
             self.output = self.interpreter.get_output_details()[0]
             self.batch = n

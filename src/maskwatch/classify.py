@@ -15,6 +15,7 @@ A file that cannot be read is logged (name + reason) and skipped; it never stops
 from __future__ import annotations
 
 import logging
+import mimetypes
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -54,6 +55,11 @@ def list_source(source: str | os.PathLike, labels: Sequence[str]) -> tuple[list[
     """Image files of `source` and the true label of each (from a class folder name, else None)."""
     root = Path(source)
     if root.is_file():
+        kind = mimetypes.guess_type(root.name)[0] or ""
+        if kind.startswith("video/"):
+            raise SourceError(
+                f"{root}: is a video; classify labels face crops (images). For video use: maskwatch detect {root}"
+            )
         return [root], [None], False
     if not root.exists():
         raise SourceError(f"{root}: no such file or folder")

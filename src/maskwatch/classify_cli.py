@@ -23,15 +23,22 @@ def classify_command(
     save_json: Annotated[Path | None, typer.Option("--save-json", help="Write all results to this JSON file.")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=1024, help="Faces per classifier call.")] = 32,
     max_rows: Annotated[int, typer.Option("--max-rows", min=0, help="Rows shown in the table (0 = none).")] = MAX_ROWS,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No table or summary (skipped files still named).")
+    ] = False,
 ) -> None:
     """Label face crops with the mask classifier; labelled class folders also get accuracy."""
 
-    from rich.console import Console
     from rich.table import Table
 
     from maskwatch.classify import classify_source, save_results, summarize
+    from maskwatch.tables import table_console
 
-    console = Console()
+    if quiet:
+        from maskwatch.logs import quiet as quiet_logs
+
+        quiet_logs()
+    console = table_console()
     run = classify_source(source, model, batch_size=batch_size)
     root = source if source.is_dir() else source.parent
 
@@ -54,19 +61,18 @@ def classify_command(
         cells += [label, f"{record['confidence']:.3f}"]
         cells += [f"{record['probabilities'][lab]:.3f}" for lab in run.labels] if show_probs else []
         table.add_row(*cells)
+    if quiet:
+        max_rows = 0
     if max_rows:
         console.print(table)
         if len(run.results) > max_rows:
             console.print(f"... {len(run.results) - max_rows} more rows (all of them with --save-json)")
 
     counts = {label: sum(r["label"] == label for r in run.results) for label in run.labels}
-    console.print("predicted: " + ", ".join(f"{label} {n}" for label, n in counts.items()))
-    if run.skipped:
-        console.print(f"[yellow]skipped {len(run.skipped)} unreadable file(s):[/yellow]")
-        for path, reason in run.skipped:
-            console.print(f"  {path}: {reason}", markup=False, highlight=False)
+    if not quiet:
+        console.print("predicted: " + ", ".join(f"{label} {n}" for label, n in counts.items()))
 
-    metrics = summarize(run.results, run.labels) if run.labelled else None
+    metrics = summarize(run.results, run.labels) if run.labelled and not quiet else None
     if metrics:
         console.print(f"accuracy on labelled folders: {metrics['accuracy']:.3f} ({metrics['n']} images)")
         if "per_class" in metrics:
@@ -81,4 +87,8 @@ def classify_command(
 
     if save_json is not None:
         save_results(run.results, save_json)
-        console.print(f"results written to {save_json}")
+        if not quiet:
+            console.print(f"results written to {save_json}")
+    from maskwatch.exit_codes import finish
+
+    finish(len(run.results), len(run.skipped), "file")

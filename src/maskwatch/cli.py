@@ -10,6 +10,8 @@ import importlib
 
 import typer
 
+from maskwatch.exit_codes import EXIT_CODES
+
 app = typer.Typer(
     name="maskwatch",
     help="Face-mask detection: find every face and label it with_mask / without_mask / mask_weared_incorrect.",
@@ -29,6 +31,7 @@ _COMMAND_MODULES = (
     "maskwatch.detect.cli",
     "maskwatch.serve.cli",
     "maskwatch.watch.cli",
+    "maskwatch.report.cli",
 )
 
 for _name in _COMMAND_MODULES:
@@ -40,10 +43,29 @@ for _name in _COMMAND_MODULES:
         continue
     _module.register(app)
 
+for _info in app.registered_commands:
+    _info.epilog = _info.epilog or EXIT_CODES
 
-@app.callback()
-def _root() -> None:
+
+def _version(value: bool) -> None:
+    if value:
+        from maskwatch.version import __version__
+
+        typer.echo(f"maskwatch {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(epilog=EXIT_CODES)
+def _root(
+    verbose: bool = typer.Option(
+        False, "--verbose", help="Also show INFO lines of maskwatch, TensorFlow, LiteRT and OpenCV."
+    ),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
     """maskwatch: train, evaluate, export, detect and serve face-mask models."""
+    from maskwatch.logs import configure
+
+    configure(verbose=verbose)
 
 
 def main() -> None:
@@ -54,6 +76,19 @@ def main() -> None:
     except MaskwatchError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise SystemExit(2) from None
+    except OSError as exc:
+        # A full disk, an unwritable or vanished output folder: one line, not a traceback
+        # (--verbose keeps the traceback for a bug report).
+        from maskwatch.logs import is_verbose
+
+        if is_verbose():
+            raise
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        typer.secho(f"error: {where}{exc.strerror or exc}", fg=typer.colors.RED, err=True)
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        typer.secho("interrupted", err=True)
+        raise SystemExit(130) from None
 
 
 if __name__ == "__main__":

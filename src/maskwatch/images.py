@@ -187,7 +187,10 @@ def _report_warnings(name: str, caught: list[warnings.WarningMessage]) -> None:
         text = str(warning.message)
         if text not in seen and not issubclass(warning.category, Image.DecompressionBombWarning):
             seen.add(text)
-            log.warning("%s: %s", name, text)
+            if "exif" in text.lower() or "tag" in text.lower():
+                log.warning("%s: damaged EXIF metadata ignored, the image is used (%s)", name, text.strip())
+            else:
+                log.warning("%s: %s", name, text.strip())
 
 
 def load_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:

@@ -7,13 +7,15 @@ maskwatch.video, which adds tracking and label smoothing.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
-from collections import Counter
 from pathlib import Path
 
 from maskwatch.detect.faces import DEFAULT_NMS, DEFAULT_SCORE, DEFAULT_TILES, DEFAULT_UPSCALE
 from maskwatch.errors import ConfigError, SourceError
+
+log = logging.getLogger(__name__)
 
 
 def _log(message: str, verbose: bool) -> None:
@@ -73,20 +75,23 @@ def detect(
     save_csv: str | os.PathLike | None = None,
     save_coco: str | os.PathLike | None = None,
     show: bool = False,
-    verbose: bool = True,
+    verbose: bool = False,
     detector=None,
     max_frames: int | None = None,
     engine: str = "local",
     address: str | None = None,
     save_parquet: str | os.PathLike | None = None,
     stream: bool = False,
+    labels: str = "full",
+    resume: bool = False,
     **video_options,
 ):
     """Find faces in source and label each one; write the outputs asked for.
 
     Args:
         source: image file, folder (recursive), glob pattern, video file, camera index
-            (0 or "0") or stream URL (rtsp://, http://...).
+            (0 or "0") or stream URL (rtsp://, http://...); or a list of image files, folders
+            and globs (what a shell makes of `maskwatch detect shots/*.jpg`).
         model: classifier file (.tflite/.onnx/.keras); None = the shipped default model.
         face_model: YuNet .onnx path or "yuface"; None = resolve YuNet (cache / download),
             falling back to the built-in yuface detector with a notice.
@@ -99,7 +104,8 @@ def detect(
         save_json: the returned list as JSON (for video: JSON Lines, one line per frame).
         save_csv: one row per face. save_coco: COCO results JSON (images only).
         show: display results in a window when a display exists (else a notice).
-        verbose: progress, skipped files and the summary on stderr.
+        verbose: progress bar and a summary line on stderr (a library call prints nothing by
+            default; skipped files are logged as warnings of the "maskwatch" logger).
         detector: a ready MaskDetector (then model/face_model/conf/... are not used).
         max_frames: stop a video/camera/stream after this many frames.
         engine: "local" (this process) or "ray" (Ray Data: an actor pool over the machine or a
@@ -108,6 +114,9 @@ def detect(
         address: the Ray engine's cluster: None = start Ray here, "auto", or "ray://HOST:PORT".
         save_parquet: the Ray engine's output folder: one row per face (path or URI); a rerun
             into the same folder skips the images already done.
+        labels: captions on annotated output: "full" (label and confidence, track id on video),
+            "short" ("no mask"), "none" (coloured boxes only); the summary bar has the counts.
+        resume: images: skip those an earlier (interrupted) run already wrote to save_json.
         **video_options: passed to maskwatch.video's pipeline (classify_every, detect_size, ...).
 
         stream: yield the results one at a time (a `maskwatch.results.ResultStream`) instead of
@@ -152,7 +161,31 @@ def detect(
         return results
     if address is not None or save_parquet is not None:
         raise ConfigError("address and save_parquet are options of the Ray engine (engine='ray')")
-    parsed = Source.parse(source)
+    many = isinstance(source, list | tuple)
+    missing: list[str] = []
+    if many:
+        # Several sources: one that does not exist is skipped (named, counted), like `cat a b` does.
+        parsed_all = []
+        for item in source:
+            try:
+                parsed_all.append(Source.parse(item))
+            except SourceError as exc:
+                missing.append(str(exc))
+                log.warning("skipped %s", exc)
+        if not parsed_all and missing:
+            raise SourceError(f"none of the {len(missing)} sources exists ({missing[0]}, ...)")
+    else:
+        parsed_all = [Source.parse(source)]
+    if not parsed_all:
+        raise SourceError("no source: give an image, folder, glob, video, camera index or URL")
+    if len(parsed_all) > 1 and any(p.is_video for p in parsed_all):
+        videos = ", ".join(str(p.value) for p in parsed_all if p.is_video)
+        raise SourceError(f"{videos}: a video, camera or stream is processed on its own (one per call)")
+    parsed = parsed_all[0]
+    from maskwatch.detect.annotate import LABEL_STYLES
+
+    if labels not in LABEL_STYLES:
+        raise ConfigError(f"labels must be one of {', '.join(LABEL_STYLES)}, got {labels!r}")
     window = None
     if show:
         ok, why = display_available()
@@ -170,6 +203,7 @@ def detect(
         # Video default: no enlarged second pass (video_detector); images: DEFAULT_UPSCALE.
         if detector is None:
             detector = video.video_detector(model, face_model, **options)
+        video_options["label_style"] = labels
         frames = ResultStream(
             lambda run: _video_frames(
                 run, video, parsed, detector, save_dir, save_json, window, verbose, max_frames, stream, video_options
@@ -183,103 +217,18 @@ def detect(
     if detector is None:
         options.setdefault("upscale", DEFAULT_UPSCALE)
         detector = MaskDetector(model, face_model, **options)
-    files = _image_files(parsed, save_dir)  # a source without images is an error now, not at the first result
-    images = ResultStream(
-        lambda run: _image_results(
-            run, parsed, files, detector, save_dir, save_json, save_csv, save_coco, window, verbose
+    from maskwatch.detect.image_run import image_files, image_results
+
+    pairs = image_files(parsed_all, save_dir)  # a source without images is an error now, not at the first result
+
+    def run_images(run):
+        run.skipped.extend(missing)
+        return image_results(
+            run, pairs, detector, save_dir, save_json, save_csv, save_coco, window, verbose, labels, resume
         )
-    )
+
+    images = ResultStream(run_images)
     return images if stream else images.collect()
-
-
-def _image_files(parsed, save_dir) -> list[Path]:
-    files = parsed.images()
-    if save_dir is not None:
-        # `detect photos --save-dir photos/annotated` must not read back its own outputs next time.
-        out = Path(save_dir).resolve()
-        files = [f for f in files if not f.resolve().is_relative_to(out)] or files
-    return files
-
-
-def _image_results(run, parsed, files, detector, save_dir, save_json, save_csv, save_coco, window, verbose):
-    """Yield an ImageResult per readable image; write the files asked for when the images are done."""
-    from maskwatch.detect.outputs import (
-        FrameAnnotator,
-        annotated_path,
-        write_coco,
-        write_csv,
-        write_json,
-    )
-    from maskwatch.detect.prefetch import detect_ahead
-    from maskwatch.detections import LABEL, rescaled
-    from maskwatch.images import DECODE_PIXELS, read_image, save_image
-    from maskwatch.results import ImageResult
-
-    writing = any(output is not None for output in (save_json, save_csv, save_coco))
-    annotator = FrameAnnotator(detector.labels) if (save_dir is not None or window is not None) else None
-    records: list[dict] = []  # kept only for the output files, never the pixels
-    count = 0
-    skipped: list[str] = run.skipped
-    counts: Counter[str] = Counter()
-    progress = files
-    if verbose and len(files) > 1:
-        from tqdm import tqdm
-
-        progress = tqdm(files, desc="detect", unit="img", file=sys.stderr, leave=False, disable=None)
-    # Large photos are decoded reduced (memory follows DECODE_PIXELS, not the file); boxes are
-    # reported in the full image's pixels. Decoding and face detection run a few images ahead in a
-    # background thread while this one is labelled and written (detect/prefetch.py).
-    split = hasattr(detector, "detect_faces") and hasattr(detector, "classify")
-    prepared = detect_ahead(
-        progress,
-        lambda path: read_image(path, max_decoded=DECODE_PIXELS),
-        (lambda image: detector.detect_faces(image.rgb)) if split else (lambda image: None),
-    )
-    try:
-        for item in prepared:
-            path, image = item.path, item.image
-            if item.error is not None:
-                skipped.append(str(item.error))
-                _log(f"skipped {item.error}", verbose)
-                continue
-            rgb = image.rgb
-            detections = detector.classify(rgb, item.faces) if split else detector.process(rgb)
-            full = rescaled(detections, image.scale)
-            result = ImageResult(str(path), image.width, image.height, full, detector.labels)
-            count += 1
-            if writing:
-                records.append(result.to_dict())
-            counts.update(str(label) for label in full.data.get(LABEL, ()))
-            if annotator is not None:
-                drawn = annotator.annotate(rgb, detections)
-                if save_dir is not None:
-                    save_image(annotated_path(save_dir, parsed.relative_name(path)), drawn)
-                if window is not None:
-                    window.show(drawn, wait_ms=0)
-            yield result
-    finally:
-        prepared.close()
-        if window is not None:
-            window.close()
-    if save_json is not None:
-        write_json(records, save_json)
-    if save_csv is not None:
-        write_csv(records, save_csv, detector.labels)
-    if save_coco is not None:
-        write_coco(records, save_coco, detector.labels)
-    if verbose:
-        _summary(count, skipped, counts, detector.labels, save_dir)
-
-
-def _summary(images: int, skipped, counts, labels, save_dir) -> None:
-    faces = sum(counts.values())
-    per_label = ", ".join(f"{label} {counts.get(label, 0)}" for label in labels)
-    line = f"{images} image(s), {faces} face(s): {per_label}"
-    if skipped:
-        line += f"; {len(skipped)} file(s) skipped"
-    if save_dir is not None and images:
-        line += f"; annotated images in {save_dir}"
-    print(line, file=sys.stderr)
 
 
 def _video_module(parsed):
@@ -331,4 +280,9 @@ def _video_frames(run, video, parsed, detector, save_dir, save_json, window, ver
             window.close()
         run.report = video.video_report(pipeline, parsed)
     if verbose:
-        print(f"{run.report['frames']} frame(s); summary: {run.report['summary']}", file=sys.stderr)
+        summary = run.report.get("summary", {})
+        print(
+            f"{run.report.get('frames', 0)} frame(s), {summary.get('people', 0)} people, "
+            f"{summary.get('without_mask', 0)} without a mask, {summary.get('mask_weared_incorrect', 0)} incorrectly",
+            file=sys.stderr,
+        )

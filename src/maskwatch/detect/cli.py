@@ -3,6 +3,7 @@ evaluate_detection() one to one; heavy imports happen inside the commands)."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -10,9 +11,13 @@ import typer
 
 from maskwatch.detect.settings import DEFAULT_NMS, DEFAULT_SCORE, DEFAULT_TILES, DEFAULT_UPSCALE, DetectorSettings
 from maskwatch.settings import option
+from maskwatch.detect.printed import MAX_ROWS
 
-#: Images listed in the terminal table; --save-json always has every result.
-MAX_ROWS = 50
+
+class LabelStyle(StrEnum):
+    full = "full"
+    short = "short"
+    none = "none"
 
 
 def register(app: typer.Typer) -> None:
@@ -59,8 +64,12 @@ MinFaceOpt = Annotated[float, typer.Option("--min-face", **option(DetectorSettin
 
 def detect_command(
     source: Annotated[
-        str | None,
-        typer.Argument(help="Image, folder, glob ('shots/**/*.jpg'), video file, camera index (0) or rtsp/http URL."),
+        list[str] | None,
+        typer.Argument(
+            help="Image, folder, glob ('shots/**/*.jpg'), video file, camera index (0) or rtsp/http URL; "
+            "several images, folders and globs at once (shots/*.jpg unquoted works too).",
+            show_default=False,
+        ),
     ] = None,
     source_option: Annotated[str | None, typer.Option("--source", help="Same as the SOURCE argument.")] = None,
     model: ModelOpt = None,
@@ -78,8 +87,21 @@ def detect_command(
     max_frames: Annotated[
         int | None, typer.Option("--max-frames", min=1, help="Stop a video/camera/stream after N frames.")
     ] = None,
+    labels: Annotated[
+        LabelStyle,
+        typer.Option("--labels", help="Captions on annotated output: full (label, confidence), short, none."),
+    ] = LabelStyle.full,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume", help="Images: skip those an interrupted run already wrote to --save-json (and keep them)."
+        ),
+    ] = False,
     verbose: Annotated[
-        bool, typer.Option("--verbose/--quiet", " /-q", help="Progress, the results table and the summary.")
+        bool,
+        typer.Option(
+            "--verbose/--quiet", " /-q", help="Progress, the results table and the summary (-q: errors and skips only)."
+        ),
     ] = True,
     engine: Annotated[
         str, typer.Option("--engine", help="local, or ray: Ray Data over this machine or a cluster (images).")
@@ -91,13 +113,18 @@ def detect_command(
 ) -> None:
     """Find every face in SOURCE and label it with_mask / without_mask / mask_weared_incorrect."""
     from maskwatch.detect.api import detect
+    from maskwatch.detect.printed import print_images, print_video
     from maskwatch.errors import SourceError
+    from maskwatch.exit_codes import finish
 
-    if source is not None and source_option is not None and source != source_option:
-        raise SourceError(f"two different sources given: {source!r} and --source {source_option!r}")
-    chosen = source if source is not None else source_option
-    if chosen is None:
+    if not verbose:
+        from maskwatch.logs import quiet
+
+        quiet()
+    given = list(source or []) + ([source_option] if source_option is not None else [])
+    if not given:
         raise SourceError("no source: give SOURCE (an image, folder, glob, video, camera index or URL)")
+    chosen = given[0] if len(given) == 1 else given
     if engine == "ray":
         if save_dir is not None or show or max_frames is not None:
             raise SourceError("--engine ray writes results only: no --save-dir, --show or --max-frames")
@@ -133,11 +160,20 @@ def detect_command(
         save_coco=save_coco,
         show=show,
         max_frames=max_frames,
+        labels=labels.value,
+        resume=resume,
         verbose=verbose,
     )
-    if not verbose or not results or results.report is not None:  # a video's report went to stderr already
-        return
-    print_results(results)
+    report = results.report
+    if verbose:
+        if report is not None:
+            print_video(report)
+        elif results:
+            print_images(results)
+    if report is not None:
+        finish(int(report.get("frames", 0) > 0), len(report.get("warnings") or []), "video problem")
+    else:
+        finish(len(results), len(results.skipped), "file")
 
 
 def _detect_ray(source, save_parquet, save_json, save_csv, save_coco, address, verbose, model, face_model, **options):
@@ -157,47 +193,15 @@ def _detect_ray(source, save_parquet, save_json, save_csv, save_coco, address, v
         limit=MAX_ROWS,
         **options,
     )
-    if verbose:
-        print_results(results, total=report.total)
-    if report.errors:
-        if not verbose:
-            for problem in report.errors:
-                typer.echo(f"skipped {problem}", err=True)
-        typer.secho(f"{len(report.errors)} file(s) could not be used", fg=typer.colors.RED, err=True)
-        raise typer.Exit(1)
+    from maskwatch.detect.printed import print_images
+    from maskwatch.exit_codes import finish
 
-
-def print_results(results: list[dict], total: int | None = None) -> None:
-    """The terminal table: one row per image (the first MAX_ROWS), faces per label.
-
-    `total`: how many images there are when results holds only the first ones.
-    """
-    total = len(results) if total is None else total
-    if not results:
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    with_faces = next((r for r in results if r["detections"]), None)
-    labels = list(with_faces["detections"][0]["probabilities"]) if with_faces is not None else []
-    table = Table(title=f"{total} image(s)")
-    table.add_column("image", overflow="fold")
-    table.add_column("size", justify="right")
-    table.add_column("faces", justify="right")
-    for label in labels:
-        table.add_column(label, justify="right")
-    for result in results[:MAX_ROWS]:
-        found = [face["label"] for face in result["detections"]]
-        table.add_row(
-            result["source"],
-            f"{result['width']}x{result['height']}",
-            str(len(found)),
-            *(str(found.count(label)) for label in labels),
-        )
-    console = Console()
-    console.print(table)
-    if total > MAX_ROWS:
-        console.print(f"... {total - MAX_ROWS} more image(s) (all of them with --save-json)")
+    if verbose and results:
+        print_images(results, total=report.total)
+    if report.errors and not verbose:
+        for problem in report.errors:
+            typer.echo(f"skipped {problem}", err=True)
+    finish(max(0, int(report.total) - len(report.errors)), len(report.errors), "file")
 
 
 def evaluate_detection_command(
@@ -234,3 +238,6 @@ def evaluate_detection_command(
         tiles=tiles,
     )
     typer.echo(json.dumps(report, indent=2))
+    from maskwatch.exit_codes import finish
+
+    finish(int(report.get("images", 0)), len(report.get("skipped") or []), "scene")

@@ -295,10 +295,11 @@ def _progress(items: list, verbose: bool):
 
 def print_report(report: dict) -> None:
     """Tables for a human: AP per class, recall, confusion on matched faces."""
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    from maskwatch.tables import table_console
+
+    console = table_console()
     summary = Table(title=f"{report['images']} scenes, {report['faces']} faces")
     summary.add_column("metric")
     summary.add_column("value", justify="right")

@@ -15,6 +15,7 @@ cut into overlapping tiles (`tiles`); the passes are merged with non-maximum sup
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import warnings
@@ -27,6 +28,8 @@ import supervision as sv
 from maskwatch.detect.settings import DEFAULT_NMS, DEFAULT_SCORE, DEFAULT_TILES, DEFAULT_UPSCALE, DetectorSettings
 from maskwatch.detections import from_faces
 from maskwatch.errors import ModelFileError
+
+log = logging.getLogger(__name__)
 
 #: Upscaling never makes the long side larger than this, so big photos are not blown up.
 UPSCALE_MAX_SIDE = 1600
@@ -351,6 +354,6 @@ def load_face_detector(
         except ModelFileError as missing:
             raise ModelFileError(f"no face detector: YuNet face model unavailable ({exc}); {missing}") from None
         if not quiet:
-            print(f"notice: YuNet face model unavailable ({exc}); using the built-in yuface detector", file=sys.stderr)
+            log.warning("YuNet face model unavailable (%s); using the built-in yuface detector", exc)
         return fallback
     return YuNetDetector(path, **options)

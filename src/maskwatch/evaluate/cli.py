@@ -28,14 +28,14 @@ def evaluate_command(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Report folder (default: the run folder).")] = None,
 ) -> None:
     """Accuracy, per-class precision/recall/F1, confusion matrix and log loss; writes report.md."""
-    from rich.console import Console
     from rich.table import Table
 
     from maskwatch.evaluate.api import evaluate
+    from maskwatch.tables import table_console
 
     result = evaluate(target, data=data, data_type=data_type, split=split, model=model, out=out)
     m = result["metrics"]
-    console = Console()
+    console = table_console()
     table = Table(title=f"{result['title']} ({m['n']} faces)")
     for column in ("class", "precision", "recall", "F1", "support"):
         table.add_column(column, justify="left" if column == "class" else "right")
@@ -63,3 +63,6 @@ def evaluate_command(
     files = result.get("files", {})
     if files:
         console.print(f"report: {files.get('report')}")
+    from maskwatch.exit_codes import finish
+
+    finish(int(m["n"]), len(result.get("skipped") or []), "file")

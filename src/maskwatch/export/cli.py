@@ -36,10 +36,10 @@ def export_command(
     ] = 200,
 ) -> None:
     """Export a trained classifier to .keras / TFLite (float32, float16, int8) / ONNX, each with its .json."""
-    from rich.console import Console
     from rich.table import Table
 
     from maskwatch.export.api import export
+    from maskwatch.tables import table_console
 
     written = export(source, formats, out=out, name=name, data=data, labels=labels, calibration=calibration)
 
@@ -54,4 +54,4 @@ def export_command(
         agreement = f"{parity['top1_agreement']:.1%} of {parity['samples']}" if "top1_agreement" in parity else "-"
         diff = f"{parity['max_abs_diff']:.2g}" if "max_abs_diff" in parity else "-"
         table.add_row(fmt, str(path), f"{path.stat().st_size / 1024:.0f} KB", agreement, diff)
-    Console().print(table)
+    table_console().print(table)

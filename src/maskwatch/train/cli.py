@@ -70,12 +70,12 @@ def train_command(
 
 
 def _print_keys() -> None:
-    from rich.console import Console
     from rich.table import Table
 
+    from maskwatch.tables import table_console
     from maskwatch.train.config import describe_keys
 
     table = Table("key", "default", "meaning [allowed]")
     for key, default, note in describe_keys():
         table.add_row(key, default, note)
-    Console().print(table)
+    table_console().print(table)

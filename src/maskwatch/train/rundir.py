@@ -114,7 +114,7 @@ def run_logging(path: Path) -> Iterator[None]:
     package = logging.getLogger("maskwatch")
     handlers: list[logging.Handler] = [logging.FileHandler(path, encoding="utf-8")]
     handlers[0].setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    if not logging.getLogger().handlers and not package.handlers:
+    if not logging.getLogger().handlers and all(isinstance(h, logging.NullHandler) for h in package.handlers):
         console = logging.StreamHandler()
         console.setFormatter(logging.Formatter("%(message)s"))
         handlers.append(console)

@@ -94,8 +94,9 @@ def phase_report(path: Path, session: Mapping[str, dict]) -> dict[str, dict]:
 
 def print_summary(summary: dict) -> None:
     """One screen: data counts, best epoch, validation metrics, time, where the files are."""
-    from rich.console import Console
     from rich.table import Table
+
+    from maskwatch.tables import table_console
 
     table = Table(title=f"maskwatch run {summary['name']}", show_header=False, title_justify="left")
     table.add_column(style="bold")
@@ -122,4 +123,4 @@ def print_summary(summary: dict) -> None:
     )
     table.add_row("best model", str(summary["files"]["best"]))
     table.add_row("run folder", summary["run_dir"])
-    Console(stderr=True).print(table)
+    table_console(stderr=True).print(table)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -20,13 +21,19 @@ class JsonLines:
         self._handle = self._file.handle if self._file else open(self.path, "w", encoding="utf-8")  # noqa: SIM115
 
     def write(self, record: dict) -> None:
-        self._handle.write(json.dumps(record, separators=(",", ":")) + "\n")
-        if not self.atomic:
-            self._handle.flush()
+        try:
+            self._handle.write(json.dumps(record, separators=(",", ":")) + "\n")
+            if not self.atomic:
+                self._handle.flush()
+        except OSError as exc:  # a full disk: name the file the user asked for
+            raise OSError(exc.errno, exc.strerror or str(exc), str(self.path)) from None
 
     def close(self) -> Path:
         if self._file is not None:
-            self._file.commit()
+            try:
+                self._file.commit()
+            except OSError as exc:
+                raise OSError(exc.errno, exc.strerror or str(exc), str(self.path)) from None
             self._file = None
         self._handle.close()
         return self.path
@@ -35,4 +42,5 @@ class JsonLines:
         if self._file is not None:
             self._file.abort()
             self._file = None
-        self._handle.close()
+        with contextlib.suppress(OSError):  # flushing the rest fails too on a full disk
+            self._handle.close()

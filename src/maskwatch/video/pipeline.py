@@ -40,7 +40,7 @@ import numpy as np
 import supervision as sv
 
 from maskwatch.detect.outputs import FrameAnnotator
-from maskwatch.detections import LABEL, LANDMARKS, PROBABILITIES, RAW_PROBABILITIES
+from maskwatch.detections import LABEL, LANDMARKS, PROBABILITIES, RAW_PROBABILITIES, from_faces
 from maskwatch.errors import SourceError
 from maskwatch.video.coasting import Coaster
 from maskwatch.video.detect_scale import DetectScale, shrink
@@ -48,6 +48,7 @@ from maskwatch.video.events import Event, EventLog
 from maskwatch.video.frames import Frame, FrameSource
 from maskwatch.video.jsonl import JsonLines
 from maskwatch.video.results import FrameResult
+from maskwatch.video.scene import CUT_THRESHOLD, SceneCuts
 from maskwatch.video.schedule import EVERY, MIN_CONFIDENCE, ClassifySchedule
 from maskwatch.video.settings import DETECT_SIZE, OPENCV_THREADS, QUEUE_SIZE, VideoSettings
 from maskwatch.video.sources import open_source
@@ -82,7 +83,8 @@ class VideoPipeline:
     `threaded` (False runs every stage in the calling thread: simpler to debug, slower),
     `opencv_threads` (OpenCV's thread pool size while a threaded run lasts, restored after; the
     pipeline already keeps both cores busy, and OpenCV's own workers only compete with it;
-    None leaves OpenCV alone).
+    None leaves OpenCV alone), `label_style` (captions on annotated frames: full / short / none),
+    `cut_threshold` (scene-cut sensitivity, see video.scene; None = never reset tracks).
     """
 
     def __init__(
@@ -102,6 +104,8 @@ class VideoPipeline:
         threaded: bool = True,
         queue_size: int = QUEUE_SIZE,
         opencv_threads: int | None = OPENCV_THREADS,
+        label_style: str = "full",
+        cut_threshold: float | None = CUT_THRESHOLD,
     ) -> None:
         VideoSettings(  # the ranges (ConfigError naming the option and its allowed range)
             classify_every=classify_every, detect_size=detect_size, min_confidence=min_confidence,
@@ -125,6 +129,9 @@ class VideoPipeline:
         self.threaded = threaded
         self.queue_size = max(1, int(queue_size))
         self.opencv_threads = opencv_threads
+        self.label_style = label_style
+        self.cut_threshold = cut_threshold
+        self._cuts: SceneCuts | None = None
         self.timings = Timings()
         self.events: list[Event] = []
         self.warnings: list[str] = []
@@ -164,6 +171,9 @@ class VideoPipeline:
     def _label(self, frame: Frame, faces: sv.Detections | None) -> tuple[sv.Detections, list[Event]]:
         """Track (or coast, when detection skipped this frame), classify the faces that need it, smooth, emit events."""
         t0, c0 = time.perf_counter(), time.thread_time()
+        cut, cut_events = self._scene_cut(frame) if self._cuts is not None else (False, [])
+        if cut and faces is None:
+            faces = from_faces(np.zeros((0, 4), np.float32), np.zeros(0, np.float32))  # nothing to coast
         coasted = faces is None
         if coasted:
             # The last frame's faces moved on; unconfirmed ones (-1) keep the probabilities they had.
@@ -214,7 +224,7 @@ class VideoPipeline:
         faces.data[RAW_PROBABILITIES] = raw
         faces.data[CLASSIFIED] = due
         self._coaster.remember(frame.index, faces, detected=not coasted)
-        events = self._log.observe(frame.index, frame.time, ids, faces.data[LABEL], faces.confidence)
+        events = cut_events + self._log.observe(frame.index, frame.time, ids, faces.data[LABEL], faces.confidence)
         # A little longer than the tracker keeps a lost track, so a person is only declared gone
         # (and their smoothing state dropped) once the tracker cannot bring the same id back.
         gap = self._tracker.lost_frames + 2
@@ -227,6 +237,17 @@ class VideoPipeline:
         self.timings.add("classify", t2 - t1, c2 - c1)
         self.timings.add("smooth", t3 - t2, c3 - c2)
         return faces, events
+
+    def _scene_cut(self, frame: Frame) -> tuple[bool, list[Event]]:
+        """On the first frame of a new shot: end every track (disappeared events), start afresh."""
+        if not self._cuts.is_cut(frame.image):
+            return False, []
+        self._tracker.reset()
+        events = self._log.expire(frame.index, frame.time, gap=0)
+        gone = self._smoother.forget(frame.index, 0)
+        self._schedule.forget(gone)
+        self._coaster.forget(gone)
+        return True, events
 
     def _output(self, result: FrameResult) -> None:
         if self._writer is not None:
@@ -264,6 +285,7 @@ class VideoPipeline:
         fps = src.fps or 30.0
         self._live = bool(src.live)
         self._tracker = FaceTracker(fps=fps, lost_seconds=self.lost_seconds)
+        self._cuts = SceneCuts(self.cut_threshold) if self.cut_threshold else None
         self._smoother = LabelSmoother(len(self.labels), **self.smoothing)
         self._schedule = ClassifySchedule(self.classify_every, self.min_confidence)
         probe = {"probe_every": self.probe_every} if self.probe_every else {}
@@ -274,7 +296,7 @@ class VideoPipeline:
         self.warnings = []
         self.dropped_frames = 0
         self.timings = Timings()
-        self._annotator = FrameAnnotator(self.labels) if (save or self.annotate) else None
+        self._annotator = FrameAnnotator(self.labels, self.label_style) if (save or self.annotate) else None
         self._writer = self._json = None
         try:
             self._writer = VideoWriter(save, fps=fps) if save else None

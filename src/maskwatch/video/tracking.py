@@ -58,26 +58,34 @@ class FaceTracker:
         min_iou: float = MIN_IOU,
         min_frames: int = MIN_FRAMES,
     ) -> None:
-        from trackers import ByteTrackTracker
-
         self.fps = float(fps or 30.0)
         self.lost_frames = max(1, int(round(lost_seconds * self.fps)))
         # ByteTrackTracker scales its buffer by frame_rate / 30, so pass the frame count at 30 fps.
-        self._tracker = ByteTrackTracker(
-            lost_track_buffer=self.lost_frames,
-            frame_rate=30.0,
-            track_activation_threshold=activation,
-            minimum_consecutive_frames=min_frames,
-            minimum_iou_threshold=min_iou,
-            high_conf_det_threshold=high_score,
-        )
+        self._options = {
+            "lost_track_buffer": self.lost_frames,
+            "frame_rate": 30.0,
+            "track_activation_threshold": activation,
+            "minimum_consecutive_frames": min_frames,
+            "minimum_iou_threshold": min_iou,
+            "high_conf_det_threshold": high_score,
+        }
         self._ids: dict[int, int] = {}
+        self._issued = 0
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every track (a scene cut): faces after it get new ids, never one from before."""
+        from trackers import ByteTrackTracker
+
+        self._tracker = ByteTrackTracker(**self._options)
+        self._ids = {}
 
     def _local_id(self, raw: int) -> int:
         if raw < 0:
             return -1
         if raw not in self._ids:
-            self._ids[raw] = len(self._ids) + 1
+            self._issued += 1
+            self._ids[raw] = self._issued
         return self._ids[raw]
 
     def update(self, faces: sv.Detections) -> sv.Detections:

@@ -173,7 +173,9 @@ def detect_command(
     if report is not None:
         finish(int(report.get("frames", 0) > 0), len(report.get("warnings") or []), "video problem")
     else:
-        finish(len(results), len(results.skipped), "file")
+        # --resume after a complete run has nothing left to do: that is success, not "nothing processed".
+        done_before = resume and not results and not results.skipped and save_json is not None and save_json.exists()
+        finish(len(results) or int(done_before), len(results.skipped), "file")
 
 
 def _detect_ray(source, save_parquet, save_json, save_csv, save_coco, address, verbose, model, face_model, **options):

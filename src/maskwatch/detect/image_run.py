@@ -68,7 +68,7 @@ def image_results(
     from maskwatch.detect.outputs import FrameAnnotator, annotated_path, write_coco, write_csv
     from maskwatch.detect.prefetch import detect_ahead
     from maskwatch.detect.results_file import ResultsFile
-    from maskwatch.detections import rescaled
+    from maskwatch.detections import LABEL, rescaled
     from maskwatch.images import DECODE_PIXELS, read_image, save_image
     from maskwatch.results import ImageResult
 
@@ -80,6 +80,8 @@ def image_results(
     writing = save_csv is not None or save_coco is not None or stream is not None
     annotator = FrameAnnotator(detector.labels, labels) if (save_dir is not None or window is not None) else None
     records: dict[str, dict] = {}  # kept only for the output files, never the pixels
+    count = 0
+    counts: Counter[str] = Counter()
     skipped: list[str] = run.skipped
     todo = [pair for pair in pairs if str(pair[0]) not in done]
     if done:
@@ -110,6 +112,8 @@ def image_results(
             detections = detector.classify(image.rgb, item.faces) if split else detector.process(image.rgb)
             full = rescaled(detections, image.scale)
             result = ImageResult(str(path), image.width, image.height, full, detector.labels)
+            count += 1
+            counts.update(str(label) for label in full.data.get(LABEL, ()))
             if writing:
                 record = result.to_dict()
                 records[str(path)] = record
@@ -137,17 +141,16 @@ def image_results(
     if save_coco is not None:
         write_coco(ordered, save_coco, detector.labels)
     if verbose:
-        _summary(ordered, skipped, detector.labels, save_dir, resumed=len(pairs) - len(todo))
+        _summary(count, counts, skipped, detector.labels, save_dir, resumed=len(pairs) - len(todo))
 
 
-def _summary(results, skipped, labels, save_dir, resumed: int = 0) -> None:
-    counts = Counter(face["label"] for result in results for face in result["detections"])
+def _summary(images: int, counts: Counter, skipped, labels, save_dir, resumed: int = 0) -> None:
     per_label = ", ".join(f"{label} {counts.get(label, 0)}" for label in labels)
-    line = f"{len(results)} image(s), {sum(counts.values())} face(s): {per_label}"
+    line = f"{images} image(s), {sum(counts.values())} face(s): {per_label}"
     if resumed:
         line += f"; {resumed} done by an earlier run"
     if skipped:
         line += f"; {len(skipped)} file(s) skipped"
-    if save_dir is not None and results:
+    if save_dir is not None and images:
         line += f"; annotated images in {save_dir}"
     print(line, file=sys.stderr)

@@ -9,9 +9,9 @@ from typing import Annotated
 
 import typer
 
+from maskwatch.detect.printed import MAX_ROWS
 from maskwatch.detect.settings import DEFAULT_NMS, DEFAULT_SCORE, DEFAULT_TILES, DEFAULT_UPSCALE, DetectorSettings
 from maskwatch.settings import option
-from maskwatch.detect.printed import MAX_ROWS
 
 
 class LabelStyle(StrEnum):

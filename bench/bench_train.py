@@ -51,7 +51,7 @@ def bench_model(name: str, x, y, args) -> list[tuple[str, str, float]]:
     from maskwatch.models import build_classifier, set_trainable
     from maskwatch.train.config import load_config
     from maskwatch.train.features import compute_features
-    from maskwatch.train.trainer import make_dataset
+    from maskwatch.train.fitting import make_dataset
 
     keras.backend.clear_session()
     n = len(x)

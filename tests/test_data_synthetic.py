@@ -9,16 +9,13 @@ import numpy as np
 import pytest
 
 from maskwatch.data import combine, group_split, load_folder_dataset
+from maskwatch.data.mask_shift import mask_region, recolour_mask, region_rows, shift_mask_down
 from maskwatch.data.synthetic import (
     INCORRECT,
     NoseFinder,
     find_pairs,
     make_incorrect,
     make_incorrect_dataset,
-    mask_region,
-    recolour_mask,
-    region_rows,
-    shift_mask_down,
 )
 from maskwatch.images import load_image
 

@@ -57,7 +57,7 @@ def test_head_on_cached_features_equals_the_full_model(tmp_path, faces):
 def test_augmentation_is_train_only_and_stays_in_pixel_range(faces):
     from maskwatch.train.augment import build_augmenter
     from maskwatch.train.config import AugmentConfig, load_config
-    from maskwatch.train.trainer import make_dataset
+    from maskwatch.train.fitting import make_dataset
 
     x, y = faces
     cfg = load_config({"train": {"batch_size": 8}, "augment": {"rotation": 0.1, "shear": 0.2, "brightness": 0.3}})

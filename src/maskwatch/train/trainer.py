@@ -16,11 +16,7 @@ checkpoints/{best,last}.keras + state.json (for `--resume`), cache/ (features), 
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import io
 import logging
-import os
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -29,10 +25,17 @@ from typing import Any
 
 import numpy as np
 
-from maskwatch.atomic import atomic_write_text
 from maskwatch.errors import MaskwatchError
 from maskwatch.runs import RunPaths, run_lock, write_split, write_summary
 from maskwatch.train.config import Config, ConfigSource
+from maskwatch.train.fitting import (
+    compile_model,
+    configure_tensorflow,
+    fit_phase,
+    make_dataset,
+    predict_probabilities,
+    validation_metrics,
+)
 from maskwatch.train.rundir import merge_overrides, prepare_run, run_logging
 from maskwatch.train.summary import build_summary, model_info_writer, phase_report, print_summary
 
@@ -112,7 +115,7 @@ def _train(cfg: Config, paths: RunPaths, state, extra_callbacks: list, progress:
     from maskwatch.train.decision import real_rows
 
     started = time.perf_counter()
-    _configure_tensorflow(cfg.train)
+    configure_tensorflow(cfg.train)
     log.info("run folder %s (%s)", paths.root, "resuming" if state.epochs_done or state.phase != "frozen" else "new")
 
     # 1. Data: read every source, cap classes if asked, split by group (never by file).
@@ -191,15 +194,15 @@ def _train(cfg: Config, paths: RunPaths, state, extra_callbacks: list, progress:
                     f_train, y_fit = np.concatenate([f_train, f_copies]), np.concatenate([y_train, y_copies])
                     del x_copies
                 report["feature_cache"] = f"{'hit' if hit else 'computed'} {cache_file.parent}"
-                _compile(cm.head, lr)
-                _fit(cm.head, (f_train, y_fit), (f_val, y_val), "frozen", cfg.train.epochs, **fit_common)
+                compile_model(cm.head, lr)
+                fit_phase(cm.head, (f_train, y_fit), (f_val, y_val), "frozen", cfg.train.epochs, **fit_common)
             else:
-                _compile(cm.model, lr)
+                compile_model(cm.model, lr)
                 if state.epochs_done > 0:  # mid-phase resume: Adam's moments too
                     load_checkpoint(cm.model, paths.last, with_optimizer=True)
                 train_data = make_dataset(x_train, y_train, cfg, augment=cfg.train.augment, shuffle=True)
                 val_data = make_dataset(x_val, y_val, cfg, augment=False, shuffle=False)
-                _fit(cm.model, train_data, val_data, "frozen", cfg.train.epochs, **fit_common)
+                fit_phase(cm.model, train_data, val_data, "frozen", cfg.train.epochs, **fit_common)
         session_phases["frozen"] = report
         state.phase, state.finetune_start, state.learning_rate = "finetune", state.epochs_done, None
         state.save(paths.state)
@@ -218,12 +221,12 @@ def _train(cfg: Config, paths: RunPaths, state, extra_callbacks: list, progress:
                 )
             set_trainable(cm, phase="finetune", fine_tune_fraction=cfg.finetune.fraction, pretrained=pretrained)
             lr = state.learning_rate if state.epochs_done > start and state.learning_rate else cfg.finetune.lr
-            _compile(cm.model, lr)
+            compile_model(cm.model, lr)
             if state.epochs_done > start:  # mid-phase resume: Adam's moments too
                 load_checkpoint(cm.model, paths.last, with_optimizer=True)
             train_data = make_dataset(x_train, y_train, cfg, augment=cfg.finetune.augment, shuffle=True)
             val_data = make_dataset(x_val, y_val, cfg, augment=False, shuffle=False)
-            _fit(cm.model, train_data, val_data, "finetune", end, **fit_common)
+            fit_phase(cm.model, train_data, val_data, "finetune", end, **fit_common)
         state.phase, state.status = "done", "finished"
         state.save(paths.state)
 
@@ -259,32 +262,8 @@ def _train(cfg: Config, paths: RunPaths, state, extra_callbacks: list, progress:
     )
 
 
-# ---------------------------------------------------------------------------------------------
-# Data
-# ---------------------------------------------------------------------------------------------
-
-
-def make_dataset(x: np.ndarray, y: np.ndarray, cfg: Config, augment: bool, shuffle: bool):
-    """A batched tf.data pipeline of float32 0..255 images; augmentation only when asked (train)."""
-    import tensorflow as tf
-
-    from maskwatch.train.augment import augment_batch_fn, build_augmenter, degrade_batch_fn
-
-    ds = tf.data.Dataset.from_tensor_slices((x, y))
-    if shuffle:
-        ds = ds.shuffle(len(x), seed=cfg.train.seed, reshuffle_each_iteration=True)
-    ds = ds.batch(cfg.train.batch_size)
-    if augment and cfg.degrade.finetune > 0:
-        ds = ds.map(degrade_batch_fn(cfg.degrade, cfg.train.seed))
-    augmenter = build_augmenter(cfg.augment, seed=cfg.train.seed) if augment else None
-    if augmenter is not None:
-        ds = ds.map(augment_batch_fn(augmenter), num_parallel_calls=tf.data.AUTOTUNE)
-    else:
-        ds = ds.map(lambda images, labels: (tf.cast(images, tf.float32), labels))
-    return ds.prefetch(tf.data.AUTOTUNE)
-
-
 def _features(features_model, x, paths: RunPaths, split: str, cfg: Config):
+    """Phase 1's frozen-backbone features of one split, from the run's cache when it holds them."""
     from maskwatch.train.features import cached_features
 
     t0 = time.perf_counter()
@@ -294,106 +273,3 @@ def _features(features_model, x, paths: RunPaths, split: str, cfg: Config):
         time.perf_counter() - t0,
     )  # fmt: skip
     return feats, file, hit
-
-
-# ---------------------------------------------------------------------------------------------
-# Fitting
-# ---------------------------------------------------------------------------------------------
-
-
-def _compile(model, lr: float) -> None:
-    import keras
-
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=lr),
-        loss=keras.losses.SparseCategoricalCrossentropy(),
-        metrics=["accuracy"],
-    )
-
-
-def _fit(
-    fit_model, train_data, val_data, phase: str, end_epoch: int, *, cfg: Config, paths: RunPaths, state,
-    full_model, class_weight, extra_callbacks: list, progress: bool, on_save,
-) -> None:  # fmt: skip
-    """One phase: fit from `state.epochs_done` to `end_epoch` (global epoch numbers across phases)."""
-    import keras
-
-    from maskwatch.train.callbacks import EpochProgress, PhaseLogger, RunCheckpoint
-
-    paths.checkpoints.mkdir(parents=True, exist_ok=True)
-    _trim_history(paths.history, state.epochs_done)
-    callbacks = [PhaseLogger(phase, end_epoch)]
-    if cfg.train.early_stopping:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.train.early_stopping))
-    if cfg.train.reduce_lr_patience:
-        callbacks.append(
-            keras.callbacks.ReduceLROnPlateau(
-                monitor="val_loss",
-                factor=cfg.train.reduce_lr_factor,
-                patience=cfg.train.reduce_lr_patience,
-                min_lr=cfg.train.min_lr,
-            )
-        )
-    callbacks += [
-        RunCheckpoint(full_model, paths.checkpoints, state, phase, on_save=on_save),
-        keras.callbacks.CSVLogger(str(paths.history), append=True),
-        EpochProgress(phase, end_epoch, enabled=progress),
-        *extra_callbacks,
-    ]
-    if isinstance(train_data, tuple):  # cached features: plain arrays, Keras batches and shuffles
-        x, y = train_data
-        inputs = {"x": x, "y": y, "batch_size": cfg.train.batch_size, "shuffle": True}
-    else:  # a tf.data pipeline, already shuffled
-        inputs = {"x": train_data, "shuffle": False}
-    log.info("phase %s: epochs %d..%d", phase, state.epochs_done + 1, end_epoch)
-    fit_model.fit(
-        **inputs,
-        validation_data=val_data,
-        initial_epoch=state.epochs_done,
-        epochs=end_epoch,
-        class_weight=class_weight,
-        callbacks=callbacks,
-        verbose=0,
-    )
-
-
-def _trim_history(path: Path, epochs_done: int) -> None:
-    """Drop history rows past the last checkpoint (an epoch logged just before a kill)."""
-    if not path.is_file():
-        return
-    with open(path, newline="", encoding="utf-8") as handle:
-        rows = list(csv.reader(handle))
-    if len(rows) <= 1:
-        return
-    kept = [rows[0]] + [r for r in rows[1:] if r and r[0].isdigit() and int(r[0]) < epochs_done]
-    if len(kept) != len(rows):
-        buffer = io.StringIO()
-        csv.writer(buffer).writerows(kept)
-        atomic_write_text(path, buffer.getvalue())
-
-
-def predict_probabilities(model, x: np.ndarray, batch_size: int) -> np.ndarray:
-    """The model's outputs for uint8 faces, batch by batch (float32 0..255 in)."""
-    batches = (x[i : i + batch_size].astype(np.float32) for i in range(0, len(x), batch_size))
-    return np.concatenate([np.asarray(model.predict_on_batch(batch)) for batch in batches])
-
-
-def validation_metrics(probs: np.ndarray, y: np.ndarray, labels: list[str]) -> dict:
-    """The metrics of the validation probabilities, as evaluation computes them (`maskwatch.metrics`),
-    plus `loss` (the log loss, as Keras' val_loss names it)."""
-    from maskwatch.metrics import compute_metrics
-
-    metrics = compute_metrics(y, probs, labels)
-    return {**metrics, "loss": metrics["log_loss"]}
-
-
-def _configure_tensorflow(train_cfg) -> None:
-    """Seed everything and cap TensorFlow's threads (the machine is shared)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
-    import tensorflow as tf
-
-    with contextlib.suppress(RuntimeError):  # only possible before TensorFlow's first op
-        tf.config.threading.set_intra_op_parallelism_threads(train_cfg.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(min(2, train_cfg.threads))
-    keras.utils.set_random_seed(train_cfg.seed)

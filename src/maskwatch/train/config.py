@@ -15,7 +15,7 @@ import os
 import typing
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -122,6 +122,9 @@ class TrainConfig(Section):
     seed: int = _opt(42, "seed of weights init, shuffling and augmentation", range=(0, 2**31 - 1))
     threads: int = _opt(2, "CPU threads TensorFlow may use", range=(1, 256))
     tune_decision: bool = _opt(True, "choose per-class decision weights on the validation split for macro-F1")
+    decision_min_recall: dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] | None = _opt(
+        None, "with tune_decision: lowest validation recall per class the weights may leave, e.g. {with_mask: 0.98}"
+    )
 
 
 class FinetuneConfig(Section):

@@ -239,7 +239,9 @@ def _train(cfg: Config, paths: RunPaths, state, extra_callbacks: list, progress:
         from maskwatch.train.decision import tune_decision_weights
 
         real = real_rows(splits["val"], skipped_val)
-        weights, scores = tune_decision_weights(val_probs[real], y_val[real], labels)
+        weights, scores = tune_decision_weights(
+            val_probs[real], y_val[real], labels, min_recall=cfg.train.decision_min_recall
+        )
         write_info(paths.best, decision_weights=weights)
         val_metrics["decision_weights"], val_metrics["macro_f1_with_weights"] = weights, scores["after"]
         log.info("decision weights %s: validation macro-F1 %.4f -> %.4f", weights, scores["before"], scores["after"])

@@ -91,6 +91,12 @@ def test_a_half_written_last_line_is_skipped_and_said(video_results: Path, tmp_p
     assert loaded.kind == "video" and loaded.summary is None and loaded.bad_lines <= 1
     page = maskwatch.report(cut).read_text()
     assert ("unreadable line" in page) == (loaded.bad_lines == 1)
+    with open(cut, "a", encoding="utf-8") as handle:
+        handle.write('\n{"type": "frame", "fr\n')  # one more cut line
+    done = subprocess.run([sys.executable, "-m", "maskwatch.cli", "report", str(cut)], capture_output=True, text=True)
+    assert done.returncode == 1, done.stderr  # the page is written, but a line was skipped
+    assert f"{cut}: {loaded.bad_lines + 1} unreadable line(s) skipped" in done.stderr
+    assert done.stdout.strip() == str(cut.with_suffix(".html"))
 
 
 def test_missing_or_wrong_results_file_is_a_clear_error(tmp_path: Path) -> None:

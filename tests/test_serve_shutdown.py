@@ -141,3 +141,16 @@ def test_live_clients_leaving_early_or_staying_log_no_traceback() -> None:
         _, stderr = stop(proc)
     assert "Traceback" not in stderr, stderr[-3000:]
     assert "Exception" not in stderr, stderr[-3000:]
+
+
+def test_a_port_in_use_is_one_error_line_and_exit_2() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+        cmd = [sys.executable, "-m", "maskwatch", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "address already in use" in done.stderr and f"127.0.0.1:{port}: the server could not start" in done.stderr
+    assert "Traceback" not in done.stderr

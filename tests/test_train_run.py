@@ -75,9 +75,11 @@ def test_cli_run_writes_the_run_folder_and_counts_bad_files(tmp_path, folder_wit
     args = ["train", "-c", str(config), "--name", "cli", "--root", str(tmp_path / "runs"), "--epochs", "2"]
     args += ["--set", "model.input_size=32", "--no-progress", "--no-evaluate"]
     result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0, result.output + repr(result.exception)
+    # Two bad files were skipped: the run finishes, and its exit code says so (1, not 0).
+    assert result.exit_code == 1, result.output + repr(result.exception)
+    assert "2 training input(s) skipped, 40 faces used" in result.stderr
     run = tmp_path / "runs" / "cli"
-    assert result.output.strip().endswith(str(run / "checkpoints" / "best.keras"))
+    assert result.stdout.strip().endswith(str(run / "checkpoints" / "best.keras"))
 
     for name in ("config.yaml", "train.log", "history.csv", "split.csv", "summary.json"):
         assert (run / name).is_file(), name
@@ -116,6 +118,15 @@ def test_cli_run_writes_the_run_folder_and_counts_bad_files(tmp_path, folder_wit
     (run / ".lock").write_text(f"{os.getppid()}\n")  # a live process "holds" the run folder
     busy = CliRunner().invoke(app, ["train", "--resume", "--name", "cli", "--root", str(tmp_path / "runs")])
     assert busy.exit_code != 0 and "still training" in str(busy.exception)
+
+    # Without the bad files every input is used: exit 0, nothing said about skips.
+    (folder_with_bad_files / "with_mask" / "truncated.jpg").unlink()
+    (folder_with_bad_files / "without_mask" / "empty.jpg").unlink()
+    clean_args = [*args[:4], "clean", *args[5:8], "1", *args[9:]]  # run "clean", 1 epoch
+    clean = CliRunner().invoke(app, clean_args)
+    assert clean.exit_code == 0, clean.output + repr(clean.exception)
+    assert "training input(s) skipped" not in clean.stderr
+    assert json.loads((tmp_path / "runs" / "clean" / "summary.json").read_text())["data"]["skipped"]["count"] == 0
 
 
 def test_interrupt_and_resume_in_both_phases(tmp_path, data_dir):

@@ -159,6 +159,17 @@ def test_a_receiver_that_is_down_does_not_stop_the_streams(clips, tmp_path: Path
     assert stats["retries"] >= 2
 
 
+def test_exit_code_is_1_when_a_stream_failed_and_2_when_all_did(clips, tmp_path: Path):
+    gone = tmp_path / "gone.mp4"
+    config = write_config(tmp_path, {"door": clips["door"], "gone": gone}, {"jsonl": "events"})
+    some = CliRunner().invoke(app, ["watch", str(config), "-q"])
+    assert some.exit_code == 1, some.output
+    assert "gone.mp4" in some.stderr and "1 stream(s) failed, 1 processed" in some.stderr
+    config = write_config(tmp_path, {"gone": gone}, {"jsonl": "events"})
+    none = CliRunner().invoke(app, ["watch", str(config), "-q"])
+    assert none.exit_code == 2 and "nothing was processed" in none.stderr, none.output
+
+
 def test_the_ray_engine_runs_each_stream_as_an_actor_and_restarts_it(clips, local_run, tmp_path: Path):
     ray = pytest.importorskip("ray")
     local_folder = local_run[0]

@@ -26,14 +26,17 @@ def outcome(processed: int, skipped: int) -> int:
     return SOME_SKIPPED if skipped else OK
 
 
-def finish(processed: int, skipped: int, what: str = "input") -> None:
-    """End a command with its outcome's exit code; says so on stderr when it is not 0 (even with -q)."""
+def finish(processed: int, skipped: int, what: str = "input", verb: str = "skipped", done: str = "processed") -> None:
+    """End a command with its outcome's exit code; says so on stderr when it is not 0 (even with -q).
+
+    The line reads "{skipped} {what}(s) {verb}, {processed} {done}", e.g. "2 file(s) skipped, 5 processed".
+    """
     import typer
 
     code = outcome(processed, skipped)
     if code == NOTHING_DONE:
-        print(f"error: nothing was processed ({skipped} {what}(s) skipped)", file=sys.stderr)
+        print(f"error: nothing was processed ({skipped} {what}(s) {verb})", file=sys.stderr)
     elif code == SOME_SKIPPED:
-        print(f"{skipped} {what}(s) skipped, {processed} processed", file=sys.stderr)
+        print(f"{skipped} {what}(s) {verb}, {processed} {done}", file=sys.stderr)
     if code:
         raise typer.Exit(code)

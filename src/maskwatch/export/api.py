@@ -10,8 +10,12 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from maskwatch.errors import ConfigError
+
+if TYPE_CHECKING:
+    from maskwatch.export.exporter import Exported
 
 
 def export(
@@ -22,16 +26,17 @@ def export(
     data: str | os.PathLike | None = None,
     labels: str | Sequence[str] | None = None,
     calibration: int = 200,
-) -> dict[str, Path]:
+) -> Exported:
     """Export to .keras / TFLite (float32, float16, int8) / ONNX, each with its .json; {format: file}.
 
     formats: a comma list or sequence of keras, tflite_float32, tflite_float16, tflite_int8, onnx,
     or "all". out: output folder (default: <run>/export, or beside the .keras). name: base file
     name (default: the run or model name). data: face images for int8 calibration (default: the
     run's training split). labels: output labels, if the .keras has no sidecar json.
-    calibration: number of calibration crops.
+    calibration: number of calibration crops. The result's `.skipped` lists calibration images
+    that could not be read (`maskwatch export` exits 1 then).
     """
-    from maskwatch.export.exporter import export_model, export_run, parse_formats
+    from maskwatch.export.exporter import Exported, export_model, export_run, parse_formats
     from maskwatch.runs import is_run_dir
 
     source = Path(source)
@@ -54,13 +59,13 @@ def export(
     model = load_keras_model(source)
     shape = model.input_shape
     size = (int(shape[1]), int(shape[2]))
-    crops = None
+    crops, skipped = None, []
     if data is not None:
-        crops = representative_from_folder(data, size, calibration)
+        crops, skipped = representative_from_folder(data, size, calibration)
     elif "tflite_int8" in names:
         raise ConfigError("tflite_int8 needs calibration images: pass --data FOLDER (face crops)")
     info = read_model_info(source) if sidecar_path(source).is_file() else None
-    return export_model(
+    written = export_model(
         model,
         out if out is not None else source.parent,
         names,
@@ -72,3 +77,4 @@ def export(
         crop_margin=info.crop_margin if info else None,
         source=source,
     )
+    return Exported(written, skipped)

@@ -24,42 +24,47 @@ DEFAULT_SAMPLES = 200
 
 def representative_from_run(
     run_dir: str | os.PathLike, input_size: tuple[int, int], samples: int = DEFAULT_SAMPLES, seed: int = 0
-) -> np.ndarray:
-    """Up to `samples` training crops of a run (about the same number per class), uint8 (N, H, W, 3)."""
+) -> tuple[np.ndarray, list[str]]:
+    """Up to `samples` training crops of a run (about the same number per class), uint8 (N, H, W, 3),
+    and the files that could not be read ("path: reason", each also logged)."""
     from maskwatch.data import load_faces, sample_per_class
     from maskwatch.runs import read_split
 
     train = read_split(run_dir, "train")
     per_class = max(1, samples // max(1, len(train.labels)))
     subset = sample_per_class(train, per_class, seed=seed)
-    x, _, _ = load_faces(subset, input_size, progress=False)
+    x, _, skipped = load_faces(subset, input_size, progress=False)
     if len(x) == 0:
         raise ConfigError(f"{run_dir}: no readable training faces for calibration")
-    return x
+    return x, [f"{s.path}: {s.reason}" for s in skipped]
 
 
 def representative_from_folder(
     folder: str | os.PathLike, input_size: tuple[int, int], samples: int = DEFAULT_SAMPLES, seed: int = 0
-) -> np.ndarray:
-    """Up to `samples` face crops picked at random from image files below `folder`."""
+) -> tuple[np.ndarray, list[str]]:
+    """Up to `samples` face crops picked at random from image files below `folder`, and the files
+    that could not be read ("path: reason", each also logged)."""
     files = list(iter_image_files(folder))
     if not files:
         raise ConfigError(f"{folder}: no image files for calibration")
     rng = np.random.default_rng(seed)
     picked = [files[i] for i in sorted(rng.choice(len(files), size=min(samples, len(files)), replace=False))]
-    crops = []
+    crops, skipped = [], []
     for path in picked:
         try:
             crops.append(resize_face(load_image(path), input_size))
         except BadImageError as exc:
             log.warning("calibration: skipped %s: %s", exc.path, exc.reason)
+            skipped.append(f"{exc.path}: {exc.reason}")
     if not crops:
         raise ConfigError(f"{folder}: none of the calibration images could be read")
-    return np.stack(crops)
+    return np.stack(crops), skipped
 
 
-def representative_for(source: str | os.PathLike, input_size: tuple[int, int], samples: int = DEFAULT_SAMPLES):
-    """Crops from a run folder (its train split) or from a folder of images."""
+def representative_for(
+    source: str | os.PathLike, input_size: tuple[int, int], samples: int = DEFAULT_SAMPLES
+) -> tuple[np.ndarray, list[str]]:
+    """Crops from a run folder (its train split) or from a folder of images, and the skipped files."""
     from maskwatch.runs import RunPaths, is_run_dir
 
     source = Path(source)

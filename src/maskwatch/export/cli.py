@@ -35,7 +35,10 @@ def export_command(
         int, typer.Option("--calibration", min=1, max=5000, help="Calibration crops for int8.")
     ] = 200,
 ) -> None:
-    """Export a trained classifier to .keras / TFLite (float32, float16, int8) / ONNX, each with its .json."""
+    """Export a trained classifier to .keras / TFLite (float32, float16, int8) / ONNX, each with its .json.
+
+    Exit code 1 when calibration images could not be read (each named on stderr; the files are written).
+    """
     from rich.table import Table
 
     from maskwatch.export.api import export
@@ -55,3 +58,6 @@ def export_command(
         diff = f"{parity['max_abs_diff']:.2g}" if "max_abs_diff" in parity else "-"
         table.add_row(fmt, str(path), f"{path.stat().st_size / 1024:.0f} KB", agreement, diff)
     table_console().print(table)
+    from maskwatch.exit_codes import finish
+
+    finish(len(written), len(written.skipped), "calibration image", done="file(s) written")

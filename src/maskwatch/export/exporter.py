@@ -32,6 +32,16 @@ FORMATS: dict[str, str] = {
     "onnx": ".onnx",
 }
 
+
+class Exported(dict):
+    """{format: file} of an export, plus `skipped`: calibration images that could not be read
+    ("path: reason"; the export is complete, its int8 ranges came from the other crops)."""
+
+    def __init__(self, written: dict[str, Path], skipped: list[str] | None = None) -> None:
+        super().__init__(written)
+        self.skipped = list(skipped or [])
+
+
 #: Crops used for the post-export parity check stored in each sidecar.
 PARITY_SAMPLES = 64
 
@@ -178,7 +188,7 @@ def export_run(
     data: str | os.PathLike | None = None,
     calibration_samples: int = 200,
     verify: bool = True,
-) -> dict[str, Path]:
+) -> Exported:
     """Export a training run's best checkpoint (`maskwatch export RUN_DIR`).
 
     Labels, input size and backbone come from the checkpoint's sidecar; int8 calibration uses
@@ -190,8 +200,8 @@ def export_run(
     run_dir = Path(run_dir)
     checkpoint = best_checkpoint(run_dir)
     info = read_model_info(checkpoint)
-    crops = representative_for(data or run_dir, info.input_size, calibration_samples)
-    return export_model(
+    crops, skipped = representative_for(data or run_dir, info.input_size, calibration_samples)
+    written = export_model(
         checkpoint,
         out_dir if out_dir is not None else run_dir / "export",
         formats,
@@ -199,3 +209,4 @@ def export_run(
         name=name or run_dir.name,
         verify=verify,
     )
+    return Exported(written, skipped)

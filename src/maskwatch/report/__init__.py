@@ -40,7 +40,7 @@ def _worst(results: Results, n: int) -> list[Entry]:
 
 
 def report(
-    results: str | os.PathLike,
+    results: str | os.PathLike | Results,
     output: str | os.PathLike | None = None,
     video: str | os.PathLike | None = None,
     worst: int = WORST,
@@ -48,7 +48,8 @@ def report(
     """Write the HTML report of a results file; returns its path (default: beside it, `.html`).
 
     Args:
-        results: `maskwatch detect --save-json` output (images JSON / JSON Lines, video JSON Lines).
+        results: `maskwatch detect --save-json` output (images JSON / JSON Lines, video JSON Lines),
+            or what `load_results` read from one.
         output: the HTML file to write.
         video: the video file, for frame thumbnails (default: the source named in the results).
         worst: how many worst images / frames get a thumbnail.
@@ -57,7 +58,7 @@ def report(
     from maskwatch.report.plot import folder_chart, time_chart
     from maskwatch.report.thumbs import image_thumbnail, video_thumbnails
 
-    loaded = load_results(results)
+    loaded = results if isinstance(results, Results) else load_results(results)
     chosen = _worst(loaded, worst)
     if loaded.kind == "video":
         chart = time_chart(loaded.entries)

@@ -22,7 +22,15 @@ def report_command(
     ] = None,
     worst: Annotated[int, typer.Option("--worst", min=0, max=100, help="Thumbnails of the N worst images/frames.")] = 8,
 ) -> None:
-    """Turn a results file into one self-contained HTML page: counts, a chart, the worst frames."""
-    from maskwatch.report import report
+    """Turn a results file into one self-contained HTML page: counts, a chart, the worst frames.
 
-    typer.echo(str(report(results, output=output, video=video, worst=worst)))
+    Exit code 1 when unreadable lines of RESULTS were skipped (a killed run's cut last line).
+    """
+    from maskwatch.exit_codes import finish
+    from maskwatch.report import load_results, report
+
+    loaded = load_results(results)
+    typer.echo(str(report(loaded, output=output, video=video, worst=worst)))
+    if loaded.bad_lines:
+        typer.echo(f"{results}: {loaded.bad_lines} unreadable line(s) skipped", err=True)
+    finish(len(loaded.entries), loaded.bad_lines, "results line")

@@ -61,7 +61,14 @@ def serve(
     install_log_redaction()  # after Config, which (re)configures uvicorn's loggers
     server = _Server(config)
     server.runtime = app.state.runtime
-    server.run()
+    try:
+        server.run()
+    except SystemExit as exc:  # uvicorn exits 3 when it cannot start (port in use, ...): that is 2 here
+        if exc.code in (0, None) or server.signalled:
+            raise
+        from maskwatch.errors import MaskwatchError
+
+        raise MaskwatchError(f"{host}:{port}: the server could not start (the reason is logged above)") from None
     return server.signalled
 
 

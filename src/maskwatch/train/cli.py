@@ -30,7 +30,11 @@ def train_command(
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="progress bars")] = True,
     keys: Annotated[bool, typer.Option("--keys", help="list every config key, default and range; exit")] = False,
 ) -> None:
-    """Train a mask classifier (phase 1: frozen backbone, phase 2: fine-tuning) into runs/NAME/."""
+    """Train a mask classifier (phase 1: frozen backbone, phase 2: fine-tuning) into runs/NAME/.
+
+    Exit code 1 when some training images, boxes, links or files were skipped (each is named in
+    train.log and listed in summary.json; faces below min_face are a filter, not a skip).
+    """
     if keys:
         _print_keys()
         return
@@ -67,6 +71,23 @@ def train_command(
 
         evaluate_finished_run(result.run_dir)
     typer.echo(str(result.best_model or result.run_dir))
+    from maskwatch.exit_codes import finish
+
+    used, skipped = training_inputs(result.summary)
+    finish(used, skipped, "training input", done="faces used")
+
+
+#: Skip kinds that are the config's own filters (faces under `min_face`), not bad input.
+FILTERED_KINDS = frozenset({"small_face"})
+
+
+def training_inputs(summary: dict) -> tuple[int, int]:
+    """(faces used, inputs skipped) of a run's summary, for the exit code: 1 when any image, box,
+    link or file was skipped for a problem (each is named in train.log and summary.json)."""
+    data = summary["data"]
+    used = sum(sum(counts.values()) for counts in data["counts"].values())
+    skipped = sum(1 for item in data["skipped"]["files"] if item["kind"] not in FILTERED_KINDS)
+    return used, skipped
 
 
 def _print_keys() -> None:

@@ -28,10 +28,14 @@ def watch_command(
 ) -> None:
     """Watch every camera of CONFIG at once; events go to its sink (JSON Lines files, a webhook).
 
-    Exit code 1 when a stream failed (the others ran on).
+    Exit code 1 when a stream failed (the others ran on; its error is on stderr), 2 when all failed.
     """
+    from maskwatch.exit_codes import finish
     from maskwatch.watch.runner import watch
 
     report = watch(config, engine=engine, address=address, duration=duration, save_json=save_json, verbose=verbose)
-    if any(camera["error"] for camera in report["cameras"].values()):
-        raise typer.Exit(1)
+    failed = {name: camera["error"] for name, camera in report["cameras"].items() if camera["error"]}
+    if not verbose:  # -q hides the report, never the errors
+        for name, error in failed.items():
+            typer.echo(f"{name}: {error}", err=True)
+    finish(len(report["cameras"]) - len(failed), len(failed), "stream", "failed")

@@ -91,6 +91,49 @@ def test_a_killed_folder_run_keeps_its_results_and_resume_finishes_it(photos: Pa
         assert by_source[record["source"]] == record, "finished images are kept as they were, not redone"
 
 
+def test_a_killed_video_run_keeps_the_frames_it_finished(tmp_path: Path, data_dir: Path) -> None:
+    from maskwatch.detect.evaluation import load_voc_scenes
+    from maskwatch.images import load_image
+    from maskwatch.video.demo import make_pan_clip
+
+    scene = next(s for s in load_voc_scenes(data_dir / "voc3") if s.image.name == SCENES[0])
+    clip = make_pan_clip(
+        load_image(scene.image), scene.boxes, list(scene.labels), tmp_path / "clip.mp4", size=(320, 240), frames=600
+    )
+    out = tmp_path / "results" / "clip.jsonl"
+    run = subprocess.Popen(
+        [sys.executable, "-m", "maskwatch.cli", "detect", str(clip.path), "-q", "--save-json", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and run.poll() is None:
+            if out.is_file() and out.read_text().count("\n") >= 10:
+                break
+            time.sleep(0.1)
+        assert run.poll() is None, "the run ended before it could be killed"
+        run.send_signal(signal.SIGKILL)
+        run.wait(timeout=30)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    # What the run finished is in the file it was asked for, line by line; only a summary is missing.
+    assert sorted(p.name for p in out.parent.iterdir()) == ["clip.jsonl"], "no temporary file instead"
+    lines = out.read_text().splitlines()
+    records = [json.loads(line) for line in lines[:-1]]  # the last line may be cut by the kill
+    frames = [r["frame"] for r in records if r["type"] == "frame"]
+    assert len(frames) >= 9 and frames == list(range(len(frames)))
+    assert all(r["type"] != "summary" for r in records) and len(frames) < 600
+
+    report = subprocess.run([sys.executable, "-m", "maskwatch.cli", "report", str(out)], capture_output=True, text=True)
+    assert report.returncode in (0, 1) and out.with_suffix(".html").is_file(), report.stderr
+    kept = out.read_text()
+    again = _cli(str(clip.path), "--resume", "--save-json", str(out))  # would start over the kept frames
+    assert again.returncode == 2 and "--resume is for image runs" in again.stderr
+    assert out.read_text() == kept
+
+
 def test_json_lines_output_streams_one_image_per_line(photos: Path, tmp_path: Path) -> None:
     out = tmp_path / "faces.jsonl"
     results = maskwatch.detect(photos, save_json=out)

@@ -199,6 +199,11 @@ def detect(
     if parsed.is_video:
         if save_csv is not None or save_coco is not None:
             raise ConfigError(f"{parsed.value}: --save-csv and --save-coco are for images; use --save-json for video")
+        if resume:  # never start over the frames a killed run kept in save_json
+            raise ConfigError(
+                f"{parsed.value}: --resume is for image runs; a video run starts from its first frame "
+                "(rerun without --resume; give another --save-json to keep the earlier results)"
+            )
         video = _video_module(parsed)
         # Video default: no enlarged second pass (video_detector); images: DEFAULT_UPSCALE.
         if detector is None:

@@ -24,10 +24,9 @@ Outputs:
 * MP4 (`save`): H.264 via writer.VideoWriter, appears atomically when the run ends.
 * JSON Lines (`save_json`), one line per *frame* (frames without faces included, so the time axis
   is complete), each with a `detections` list; event lines follow the frame that caused them; a
-  summary line ends the file. See `FrameResult.to_dict` for the fields. For a file source the
-  JSON Lines are written to a temporary file and renamed at the end (atomic, like every output).
-  For a live source there is no end to wait for, so lines are appended to the target file and
-  flushed frame by frame (a reader can `tail -f` it; a crash loses at most the current line).
+  summary line ends the file. See `FrameResult.to_dict` for the fields. Lines go to the target
+  file itself, flushed frame by frame (jsonl.JsonLines): a killed run keeps every frame it
+  finished, and the summary line marks a complete file.
 """
 
 from __future__ import annotations
@@ -300,7 +299,7 @@ class VideoPipeline:
         self._writer = self._json = None
         try:
             self._writer = VideoWriter(save, fps=fps) if save else None
-            self._json = JsonLines(save_json, atomic=not self._live) if save_json else None
+            self._json = JsonLines(save_json) if save_json else None
         except BaseException:
             if src is not source:
                 src.close()

@@ -37,6 +37,7 @@ STAGE_OF = {
     "maskwatch.logs": "base",
     "maskwatch.tables": "base",
     "maskwatch.exit_codes": "base",
+    "maskwatch.cancel": "base",
     "maskwatch.records": "runtime",
     "maskwatch.results": "runtime",
     "maskwatch.images": "images",

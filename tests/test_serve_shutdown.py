@@ -121,6 +121,56 @@ def test_signal_during_a_video_job_stops_the_server_quickly_and_cleanly(sig, dat
         assert json.loads(answer["body"])["error"] == "shutting_down"
 
 
+def large_photo(data_dir: Path, size: tuple[int, int] = (7200, 5400)) -> bytes:
+    """A 39 Mpx JPEG of a voc3 crowd scene (2.7 MB): decoded reduced, then a shrunk pass and tiles."""
+    import io
+
+    from PIL import Image
+
+    scene = Image.open(sorted((data_dir / "voc3" / "images").glob("*.jpg"))[0]).convert("RGB")
+    buffer = io.BytesIO()
+    scene.resize(size, Image.BILINEAR).save(buffer, format="JPEG", quality=92)
+    return buffer.getvalue()
+
+
+def test_sigterm_during_a_detect_job_cancels_it_with_503(data_dir: Path) -> None:
+    photo = large_photo(data_dir)
+    proc, base, _ = start_server("--workers", "1")
+    answer: dict = {}
+    try:
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+
+        def upload() -> None:
+            try:
+                response = httpx.post(
+                    base + "/api/v1/detect", files={"file": ("crowd.jpg", photo)}, headers=headers, timeout=120
+                )
+                answer.update(status=response.status_code, body=response.text)
+            except httpx.HTTPError as exc:
+                answer.update(status=type(exc).__name__)
+
+        client = threading.Thread(target=upload)
+        client.start()
+        deadline = time.monotonic() + 60
+        while httpx.get(base + "/api/v1/stats", headers=headers, timeout=5).json()["in_flight"] < 1:
+            assert time.monotonic() < deadline, "the detect job never started"
+            time.sleep(0.05)
+        time.sleep(0.2)  # inside the job (one such photo is a few network runs, > 1 s here)
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=EXIT_BOUND_S)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"still running {EXIT_BOUND_S} s after SIGTERM")
+        client.join(30)
+    finally:
+        _, stderr = stop(proc)
+    assert proc.returncode == 0, stderr[-2000:]
+    assert "Traceback" not in stderr, stderr[-3000:]
+    # Cancelled, not finished: the answer nobody would wait for is not computed to the end.
+    assert answer.get("status") == 503, answer
+    assert json.loads(answer["body"])["error"] == "shutting_down"
+
+
 def test_live_clients_leaving_early_or_staying_log_no_traceback() -> None:
     from websockets.sync.client import connect
 

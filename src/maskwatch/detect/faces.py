@@ -25,6 +25,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import supervision as sv
 
+from maskwatch import cancel
 from maskwatch.detect.settings import DEFAULT_NMS, DEFAULT_SCORE, DEFAULT_TILES, DEFAULT_UPSCALE, DetectorSettings
 from maskwatch.detections import from_faces
 from maskwatch.errors import ModelFileError
@@ -107,6 +108,7 @@ class _ScaledDetector:
         """One network run on bgr resized by factor; results mapped back to full-image pixels."""
         import cv2
 
+        cancel.check()  # a server shutting down stops a large photo between two tiles
         if factor != 1.0:
             height, width = bgr.shape[:2]
             size = (max(1, round(width * factor)), max(1, round(height * factor)))

@@ -14,6 +14,7 @@ import time
 import numpy as np
 import supervision as sv
 
+from maskwatch import cancel
 from maskwatch.classifier import Classifier
 from maskwatch.detect.faces import (
     DEFAULT_NMS,
@@ -97,6 +98,7 @@ class MaskDetector:
         started = time.perf_counter()
         faces = self.detect_faces(rgb)
         found = time.perf_counter()
+        cancel.check()
         detections = self.classify(rgb, faces)
         self.last_timings = {"detect": found - started, "classify": time.perf_counter() - found}
         return detections

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from maskwatch import cancel
 from maskwatch.images import decode_image, encode_jpeg
 
 
@@ -96,6 +97,7 @@ def detect_job(
     from maskwatch.images import DECODE_PIXELS, read_image
 
     image = read_image(data, max_decoded=DECODE_PIXELS, name=source, max_pixels=max_pixels)
+    cancel.check()  # the server began to stop while this was decoding
     detections = (engine.live if live else engine.detector).process(image.rgb)
     record = image_result(source, (image.height, image.width), rescaled(detections, image.scale), engine.labels)
     jpeg = encode_jpeg(engine.annotate(image.rgb, detections), quality=90) if want_image else None

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from maskwatch.cancel import Cancelled, cancel_on
 from maskwatch.serve.admission import Admission, Refused
 from maskwatch.serve.engine import Engine
 from maskwatch.serve.errors import ApiError
@@ -39,15 +40,14 @@ def _trim_heap() -> None:
         ctypes.CDLL(None).malloc_trim(0)
 
 
-def _then_trim(engine, fn, *args):
+def _job(engine, fn, args: tuple, stopping: threading.Event, trim: bool):
+    """fn(engine, *args) on a worker thread: stops at its next cancel.check() once `stopping` is set."""
     try:
-        return fn(engine, *args)
+        with cancel_on(stopping):
+            return fn(engine, *args)
     finally:
-        _trim_heap()
-
-
-class Cancelled(Exception):
-    """A job stopped because the server is shutting down."""
+        if trim:
+            _trim_heap()
 
 
 class Runtime:
@@ -66,7 +66,8 @@ class Runtime:
         self.results_dir = Path(settings.results_dir or tempfile.mkdtemp(prefix="maskwatch-serve-"))
         self.results_dir.mkdir(parents=True, exist_ok=True)
         self.video_lock = asyncio.Semaphore(1)
-        #: Set when the server starts shutting down; long jobs (videos) check it between frames.
+        #: Set when the server starts shutting down: videos stop between frames, images between two
+        #: network runs (maskwatch.cancel), and answer 503 shutting_down.
         self.stopping = threading.Event()
         self.loop: asyncio.AbstractEventLoop | None = None  # set at startup
 
@@ -142,7 +143,7 @@ class Runtime:
             raise self.refusal(exc) from None
         started = time.perf_counter()
         try:
-            future = pool.submit(_then_trim, fn, *args) if cost > TRIM_ABOVE_PIXELS else pool.submit(fn, *args)
+            future = pool.submit(_job, fn, args, self.stopping, cost > TRIM_ABOVE_PIXELS)
         except BaseException:
             self.admission.release(cost, 0.0, count=False)
             raise

@@ -14,8 +14,8 @@ import threading
 import time
 from pathlib import Path
 
+from maskwatch.cancel import Cancelled
 from maskwatch.serve.errors import ApiError
-from maskwatch.serve.runtime import Cancelled
 
 
 def video_job(engine, path: Path, out_dir: Path, settings, stopping: threading.Event) -> dict:

@@ -128,6 +128,33 @@ def test_big_image_is_refused_at_once_when_the_budget_frees_too_late() -> None:
     asyncio.run(scenario())
 
 
+def test_big_images_do_not_make_ordinary_requests_look_slow() -> None:
+    async def scenario() -> None:
+        admission = Admission(workers=2, max_waiting=32, max_wait=5, pixel_budget=40_000_000)
+        for _ in range(4):  # ordinary photos: 0.1 s each
+            await admission.acquire(300_000)
+            admission.release(300_000, 0.1)
+        for _ in range(8):  # then a burst of 39.7 Mpx uploads: 3 s each
+            await admission.acquire(39_700_000)
+            admission.release(39_700_000, 3.0)
+        assert admission.service_time == pytest.approx(0.1)  # the burst taught the per-pixel speed only
+        assert admission.pixel_seconds == pytest.approx(3.0 / 39_700_000)
+        # 16 clients of ordinary photos: 2 run, 14 wait about 0.75 s; none is turned away.
+        for _ in range(2):
+            await admission.acquire(300_000)
+        waiting = [asyncio.create_task(admission.acquire(300_000)) for _ in range(14)]
+        await asyncio.sleep(0)
+        assert admission.waiting == 14 and admission.expected_wait() == pytest.approx(0.75)
+        # A big image in line counts with its own time (3 s), not as one more ordinary photo.
+        big = asyncio.create_task(admission.acquire(10_000_000))
+        await asyncio.sleep(0)
+        assert admission.expected_wait() == pytest.approx(0.75 + max(0.1, 10_000_000 * 3.0 / 39_700_000) / 2)
+        admission.close()
+        await asyncio.gather(*waiting, big, return_exceptions=True)
+
+    asyncio.run(scenario())
+
+
 def test_closing_refuses_waiters_and_newcomers() -> None:
     async def scenario() -> None:
         admission = Admission(workers=1, max_waiting=8, max_wait=30, pixel_budget=100)

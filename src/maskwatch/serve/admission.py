@@ -68,14 +68,21 @@ class Admission:
     def waiting(self) -> int:
         return len(self._line)
 
-    def expected_wait(self, ahead: int | None = None) -> float:
-        """Seconds a request joining the line now should expect to wait before it starts."""
-        ahead = self.waiting if ahead is None else ahead
-        if self.running < self.workers and ahead == 0:
-            return 0.0
+    def predicted(self, cost: int) -> float:
+        """Seconds a job of `cost` decoded pixels is expected to hold its worker."""
         service = self.service_time if self.service_time is not None else 0.0
-        # Everyone ahead plus the running jobs drain at `workers` jobs per service time.
-        return service * (ahead + 1) / self.workers
+        if cost >= BIG_JOB_PIXELS and self.pixel_seconds is not None:
+            return max(service, self.pixel_seconds * cost)
+        return service
+
+    def expected_wait(self) -> float:
+        """Seconds a request joining the line now should expect to wait before it starts."""
+        if self.running < self.workers and not self._line:
+            return 0.0
+        # Everyone ahead (each by its own size) plus one turn of the running jobs drain at
+        # `workers` jobs at a time.
+        work = sum(self.predicted(ticket.cost) for ticket in self._line) + self.predicted(0)
+        return work / self.workers
 
     def pixel_wait(self, cost: int) -> float:
         """Seconds until `cost` more pixels fit the budget, from the big jobs' measured speed
@@ -142,11 +149,14 @@ class Admission:
         """A job ended after `seconds`: free its worker and pixels, start whoever fits next."""
         self.running -= 1
         self.pixels -= cost
-        if count:
+        if count and cost >= BIG_JOB_PIXELS:
+            # A big image teaches only the per-pixel speed: counted in the service time of
+            # ordinary requests, a burst of them made the server refuse ordinary requests that
+            # would have started in time for a dozen jobs afterwards.
+            rate = seconds / cost
+            self.pixel_seconds = rate if self.pixel_seconds is None else 0.5 * self.pixel_seconds + 0.5 * rate
+        elif count:
             self.service_time = seconds if self.service_time is None else 0.8 * self.service_time + 0.2 * seconds
-            if cost >= BIG_JOB_PIXELS:
-                rate = seconds / cost
-                self.pixel_seconds = rate if self.pixel_seconds is None else 0.5 * self.pixel_seconds + 0.5 * rate
         self._pump()
 
     def _pump(self) -> None:

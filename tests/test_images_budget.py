@@ -166,7 +166,8 @@ def test_enlarged_pass_only_when_faces_need_it(data_dir: Path) -> None:
 
 
 def test_large_images_never_run_one_huge_pass() -> None:
-    from maskwatch.detect.faces import PASS_MAX_PIXELS, load_face_detector
+    from maskwatch.detect.faces import load_face_detector
+    from maskwatch.detect.multipass import PASS_MAX_PIXELS
 
     detector = load_face_detector(upscale=2.0, quiet=True)
     sizes = _count_passes(detector)

@@ -9,7 +9,8 @@ Per frame, in this order:
 3. track (ByteTrack on face boxes), then classify only the faces that need it (schedule.ClassifySchedule:
    new or untracked faces, unsure or disagreeing results, otherwise every `classify_every` frames)
    in one batched call, then smooth each track's probabilities and label (tracking.LabelSmoother), then
-   events (consumer thread, the one iterating `VideoPipeline.run`);
+   events (consumer thread, the one iterating `VideoPipeline.run`; all of step 3 is
+   labelling.TrackLabeller);
 4. annotate + encode the MP4 + write JSON Lines (output thread).
 
 With `threaded=True` the four stages run in their own threads joined by bounded queues (size
@@ -39,27 +40,26 @@ import numpy as np
 import supervision as sv
 
 from maskwatch.detect.outputs import FrameAnnotator
-from maskwatch.detections import LABEL, LANDMARKS, PROBABILITIES, RAW_PROBABILITIES, from_faces
+from maskwatch.detections import LANDMARKS
 from maskwatch.errors import SourceError
-from maskwatch.video.coasting import Coaster
 from maskwatch.video.detect_scale import DetectScale, shrink
-from maskwatch.video.events import Event, EventLog
+from maskwatch.video.events import Event
 from maskwatch.video.frames import Frame, FrameSource
 from maskwatch.video.jsonl import JsonLines
+from maskwatch.video.labelling import TrackLabeller
 from maskwatch.video.results import FrameResult
-from maskwatch.video.scene import CUT_THRESHOLD, SceneCuts
+from maskwatch.video.scene import CUT_THRESHOLD
 from maskwatch.video.schedule import EVERY, MIN_CONFIDENCE, ClassifySchedule
 from maskwatch.video.settings import DETECT_SIZE, OPENCV_THREADS, QUEUE_SIZE, VideoSettings
 from maskwatch.video.sources import open_source
 from maskwatch.video.threads import ThreadedRun
 from maskwatch.video.timings import Timings
-from maskwatch.video.tracking import ALPHA, MARGIN, PATIENCE, FaceTracker, LabelSmoother
+from maskwatch.video.tracking import ALPHA, MARGIN, PATIENCE
 from maskwatch.video.writer import VideoWriter
 
 #: A confidently labelled track is classified again after this many frames; between, its smoothed
 #: label holds (unsure or disagreeing results are re-checked on the next frame: schedule.py).
 CLASSIFY_EVERY = EVERY
-CLASSIFIED = "classified"
 
 
 class VideoPipeline:
@@ -130,14 +130,13 @@ class VideoPipeline:
         self.opencv_threads = opencv_threads
         self.label_style = label_style
         self.cut_threshold = cut_threshold
-        self._cuts: SceneCuts | None = None
         self.timings = Timings()
         self.events: list[Event] = []
         self.warnings: list[str] = []
         self.dropped_frames = 0
         self.outputs: dict[str, str] = {}
         self.source: FrameSource | None = None
-        self._log: EventLog | None = None
+        self._labeller: TrackLabeller | None = None
         self._annotator: FrameAnnotator | None = None
 
     # ----------------------------------------------------------------- stages (one frame each)
@@ -166,87 +165,6 @@ class VideoPipeline:
             if LANDMARKS in faces.data:
                 faces.data[LANDMARKS] = faces.data[LANDMARKS] / scale
         return faces
-
-    def _label(self, frame: Frame, faces: sv.Detections | None) -> tuple[sv.Detections, list[Event]]:
-        """Track (or coast, when detection skipped this frame), classify the faces that need it, smooth, emit events."""
-        t0, c0 = time.perf_counter(), time.thread_time()
-        cut, cut_events = self._scene_cut(frame) if self._cuts is not None else (False, [])
-        if cut and faces is None:
-            faces = from_faces(np.zeros((0, 4), np.float32), np.zeros(0, np.float32))  # nothing to coast
-        coasted = faces is None
-        if coasted:
-            # The last frame's faces moved on; unconfirmed ones (-1) keep the probabilities they had.
-            height, width = frame.image.shape[:2]
-            faces = self._coaster.coast(frame.index, width, height)
-            carried = faces.data.get(PROBABILITIES, np.zeros((len(faces), len(self.labels)), np.float32))
-        else:
-            faces = self._tracker.update(faces)
-        t1, c1 = time.perf_counter(), time.thread_time()
-        n = len(faces)
-        ids = faces.tracker_id
-        due = self._schedule.due(frame.index, ids)
-        due |= np.array([int(t) < 0 or int(t) not in self._smoother for t in ids], dtype=bool)
-        if coasted:
-            due[:] = False  # coasted boxes are guesses: classify on the next detected frame
-        raw = np.full((n, len(self.labels)), np.nan, dtype=np.float32)
-        if due.any():
-            subset = faces[due]
-            subset.data["_row"] = np.flatnonzero(due)
-            labelled = self.detector.classify(frame.image, subset)
-            raw[labelled.data["_row"]] = labelled.data[PROBABILITIES]
-            due[:] = False
-            due[labelled.data["_row"]] = True
-        t2, c2 = time.perf_counter(), time.thread_time()
-        # A face whose crop came out empty (box outside the frame) has no probabilities: drop it.
-        keep = due | np.array([(coasted and int(t) < 0) or int(t) in self._smoother for t in ids], dtype=bool)
-        if not keep.all():
-            faces, raw, due = faces[keep], raw[keep], due[keep]
-            ids = faces.tracker_id
-            if coasted:
-                carried = carried[keep]
-        probs = np.zeros((len(faces), len(self.labels)), dtype=np.float32)
-        class_id = np.zeros(len(faces), dtype=int)
-        for i in range(len(faces)):
-            tid = int(ids[i])
-            if tid < 0:
-                probs[i] = carried[i] if coasted else raw[i]
-                class_id[i] = int(probs[i].argmax())
-            elif due[i]:
-                probs[i], class_id[i] = self._smoother.update(tid, raw[i], frame.index)
-                self._schedule.record(frame.index, tid, raw[i], class_id[i])
-            else:
-                probs[i], class_id[i] = self._smoother.current(tid, frame.index)
-        faces.class_id = class_id
-        faces.confidence = probs[np.arange(len(faces)), class_id] if len(faces) else np.zeros(0, np.float32)
-        faces.data[LABEL] = np.array([self.labels[c] for c in class_id], dtype=object)
-        faces.data[PROBABILITIES] = probs
-        faces.data[RAW_PROBABILITIES] = raw
-        faces.data[CLASSIFIED] = due
-        self._coaster.remember(frame.index, faces, detected=not coasted)
-        events = cut_events + self._log.observe(frame.index, frame.time, ids, faces.data[LABEL], faces.confidence)
-        # A little longer than the tracker keeps a lost track, so a person is only declared gone
-        # (and their smoothing state dropped) once the tracker cannot bring the same id back.
-        gap = self._tracker.lost_frames + 2
-        events += self._log.expire(frame.index, frame.time, gap)
-        gone = self._smoother.forget(frame.index, gap)
-        self._schedule.forget(gone)
-        self._coaster.forget(gone)
-        t3, c3 = time.perf_counter(), time.thread_time()
-        self.timings.add("track", t1 - t0, c1 - c0)
-        self.timings.add("classify", t2 - t1, c2 - c1)
-        self.timings.add("smooth", t3 - t2, c3 - c2)
-        return faces, events
-
-    def _scene_cut(self, frame: Frame) -> tuple[bool, list[Event]]:
-        """On the first frame of a new shot: end every track (disappeared events), start afresh."""
-        if not self._cuts.is_cut(frame.image):
-            return False, []
-        self._tracker.reset()
-        events = self._log.expire(frame.index, frame.time, gap=0)
-        gone = self._smoother.forget(frame.index, 0)
-        self._schedule.forget(gone)
-        self._coaster.forget(gone)
-        return True, events
 
     def _output(self, result: FrameResult) -> None:
         if self._writer is not None:
@@ -283,18 +201,17 @@ class VideoPipeline:
         self.source = src
         fps = src.fps or 30.0
         self._live = bool(src.live)
-        self._tracker = FaceTracker(fps=fps, lost_seconds=self.lost_seconds)
-        self._cuts = SceneCuts(self.cut_threshold) if self.cut_threshold else None
-        self._smoother = LabelSmoother(len(self.labels), **self.smoothing)
-        self._schedule = ClassifySchedule(self.classify_every, self.min_confidence)
         probe = {"probe_every": self.probe_every} if self.probe_every else {}
         self._scale = DetectScale(coast=self.coast, **probe) if self.adaptive else None
-        self._coaster = Coaster()
-        self._log = EventLog(self.labels)
         self.events = []
         self.warnings = []
         self.dropped_frames = 0
         self.timings = Timings()
+        self._labeller = TrackLabeller(
+            self.detector, self.labels, fps=fps, lost_seconds=self.lost_seconds, smoothing=self.smoothing,
+            classify_every=self.classify_every, min_confidence=self.min_confidence,
+            cut_threshold=self.cut_threshold, timings=self.timings,
+        )  # fmt: skip
         self._annotator = FrameAnnotator(self.labels, self.label_style) if (save or self.annotate) else None
         self._writer = self._json = None
         try:
@@ -328,7 +245,7 @@ class VideoPipeline:
                 self.warnings.append(problem)
             if self._live and self.dropped_frames:
                 self.warnings.append(f"{src.name}: {self.dropped_frames} frame(s) dropped to keep up with the stream")
-            tail = self._log.finish()
+            tail = self._labeller.log.finish()
             self.events.extend(tail)
             self._close_outputs(finish, tail)
             if src is not source and not self._stuck:
@@ -361,16 +278,16 @@ class VideoPipeline:
 
     def summary(self) -> dict:
         """The end-of-run summary (also the last JSON Lines record)."""
-        if self._log is None:
+        if self._labeller is None:
             raise RuntimeError("summary() before run()")
-        summary = self._log.summary()
+        summary = self._labeller.log.summary()
         summary["source"] = self.source.name if self.source else None
         summary["warnings"] = list(self.warnings)
         summary["dropped_frames"] = self.dropped_frames
         return summary
 
     def _result(self, frame: Frame, faces: sv.Detections) -> FrameResult:
-        detections, events = self._label(frame, faces)
+        detections, events = self._labeller.label(frame, faces)
         result = FrameResult(frame, detections, events, self.labels)
         if self.annotate:
             with self.timings.measure("annotate"):

@@ -52,8 +52,9 @@ def peak_mb():
 
 import numpy as np
 from maskwatch.detect.faces import load_face_detector
+from maskwatch.detect.settings import DetectorSettings
 mpx, how = float(sys.argv[1]), sys.argv[2]
-detector = load_face_detector(upscale=1.0, quiet=True)
+detector = load_face_detector(settings=DetectorSettings(upscale=1.0), quiet=True)
 width = int((mpx * 1e6 * 4 / 3) ** 0.5)
 rgb = np.full((width * 3 // 4, width, 3), 128, np.uint8)
 detector.detect(np.zeros((240, 320, 3), np.uint8))

@@ -43,16 +43,14 @@ def _commands():
 
 
 def _accepted(function) -> set[str]:
-    """Parameter names of `function`; a **options catch-all counts only for the keys it documents."""
+    """Parameter names of `function`; a **options catch-all counts only for the keys it documents
+    (`function.__options__`: the fields of its settings models, `maskwatch.settings.options_of`, or
+    train's typed options)."""
     names = set()
     for name, parameter in inspect.signature(function).parameters.items():
         if parameter.kind is not inspect.Parameter.VAR_KEYWORD:
             names.add(name)
-    if function.__module__ == "maskwatch.train.trainer":  # train(**options): the typed options it maps
-        from maskwatch.train.rundir import OPTION_KEYS
-
-        names |= set(OPTION_KEYS)
-    return names
+    return names | set(getattr(function, "__options__", ()))
 
 
 def test_every_command_has_a_python_twin():

@@ -148,9 +148,10 @@ def _count_passes(detector) -> list[tuple[int, int]]:
 
 def test_enlarged_pass_only_when_faces_need_it(data_dir: Path) -> None:
     from maskwatch.detect.faces import load_face_detector
+    from maskwatch.detect.settings import DetectorSettings
     from maskwatch.images import load_image
 
-    detector = load_face_detector(upscale=2.0, quiet=True)
+    detector = load_face_detector(settings=DetectorSettings(upscale=2.0), quiet=True)
     sizes = _count_passes(detector)
     portrait = load_image(data_dir / "voc3" / "images" / SCENE)
     crowd = load_image(data_dir / "voc3" / "images" / "maksssksksss264.jpg")
@@ -168,8 +169,9 @@ def test_enlarged_pass_only_when_faces_need_it(data_dir: Path) -> None:
 def test_large_images_never_run_one_huge_pass() -> None:
     from maskwatch.detect.faces import load_face_detector
     from maskwatch.detect.multipass import PASS_MAX_PIXELS
+    from maskwatch.detect.settings import DetectorSettings
 
-    detector = load_face_detector(upscale=2.0, quiet=True)
+    detector = load_face_detector(settings=DetectorSettings(upscale=2.0), quiet=True)
     sizes = _count_passes(detector)
     detector.detect(np.full((3000, 4000, 3), 90, np.uint8))
     assert len(sizes) > 1 and max(h * w for h, w in sizes) <= PASS_MAX_PIXELS

@@ -78,13 +78,14 @@ def stage(module: str) -> str:
 
 
 def _lazy_module_names(node: ast.AST) -> list[str]:
-    """Module names imported by name: `import_module("maskwatch.x")` or a lazy-export table's values."""
+    """Module names imported by name: `import_module("maskwatch.x")` or a lazy-export table's modules
+    (the keys of `lazy_exports`' {module: names}, the values of a {command: module} table)."""
     if isinstance(node, ast.Call):
         func = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
         if func in ("import_module", "__import__", "make_callable"):
             return [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
     if isinstance(node, ast.Dict):
-        return [v.value for v in node.values if isinstance(v, ast.Constant) and "." in str(v.value)]
+        return [v.value for v in [*node.keys, *node.values] if isinstance(v, ast.Constant) and "." in str(v.value)]
     return []
 
 
@@ -188,6 +189,8 @@ GRAPH = build_graph()
 def test_the_graph_is_read():
     assert len(GRAPH) > 50
     assert "maskwatch.images" in GRAPH["maskwatch.data.faces"]
+    assert "maskwatch.detect.faces" in GRAPH["maskwatch.detect"]  # a lazy-export table
+    assert "maskwatch.detect.cli" in GRAPH["maskwatch.cli"]  # the table of commands
     known = {s for tower in TOWERS for s in tower} | {"base", "interface"}
     unknown = sorted(m for m in GRAPH if stage(m) not in known)
     assert not unknown, f"modules without a stage (add them to STAGE_OF): {unknown}"

@@ -55,7 +55,6 @@ def test_classifier_applies_sidecar_weights(tmp_path: Path, data_dir: Path) -> N
     assert np.allclose(weighted, expected / expected.sum(axis=1, keepdims=True), atol=1e-5)
 
 
-
 def _shy_without_mask() -> tuple[np.ndarray, np.ndarray]:
     """Probabilities where weighting without_mask up (w > 1.5) buys macro-F1 with masked faces.
 

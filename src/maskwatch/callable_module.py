@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib
 import sys
 import types
+from collections.abc import Callable
+from typing import Any
 
 
 def make_callable(module_name: str, function_module: str, function_name: str) -> None:
@@ -23,16 +25,19 @@ def make_callable(module_name: str, function_module: str, function_name: str) ->
     sys.modules[module_name].__class__ = _CallableModule
 
 
-def lazy_exports(module_name: str, exports: dict[str, str]):
-    """A module `__getattr__` that imports `exports[name]` (a module path) on first use of `name`.
+def lazy_exports(module_name: str, exports: dict[str, list[str]]) -> tuple[Callable[[str], Any], list[str]]:
+    """A package's public names, imported on first use: its module `__getattr__` and its `__all__`.
 
-    Packages list their public names this way so `import maskwatch.x` stays cheap (no OpenCV,
-    LiteRT or Ray until a name is used):  `__getattr__ = lazy_exports(__name__, _EXPORTS)`.
+    `exports` maps each module to the names it gives the package. Packages list their public names
+    this way so `import maskwatch.x` stays cheap (no OpenCV, LiteRT or Ray until a name is used):
+
+        __getattr__, __all__ = lazy_exports(__name__, {"maskwatch.x.api": ["run"], ...})
     """
+    home = {name: module for module, names in exports.items() for name in names}
 
     def __getattr__(name: str):
-        if name in exports:
-            return getattr(importlib.import_module(exports[name]), name)
+        if name in home:
+            return getattr(importlib.import_module(home[name]), name)
         raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
 
-    return __getattr__
+    return __getattr__, sorted(home)

@@ -11,10 +11,6 @@ import typer
 MAX_ROWS = 100
 
 
-def register(app: typer.Typer) -> None:
-    app.command("classify")(classify_command)
-
-
 def classify_command(
     source: Annotated[Path, typer.Argument(help="An image, a folder of images, or a folder of class folders.")],
     model: Annotated[

@@ -1,6 +1,6 @@
 """The `maskwatch` command. Each sub-command mirrors a Python function one to one.
 
-Sub-commands live beside the code they drive (`<stage>/cli.py` registers them) and import heavy
+Sub-commands live beside the code they drive (`<stage>/cli.py`, listed in `_COMMANDS`) and import heavy
 libraries (TensorFlow, OpenCV, FastAPI) only when they run, so `maskwatch --help` stays fast.
 """
 
@@ -20,28 +20,30 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-# Modules that add commands to `app` through a `register(app)` function. A module that is not
-# written yet is skipped, so the CLI works while the pipeline grows.
-_COMMAND_MODULES = (
-    "maskwatch.data.cli",
-    "maskwatch.train.cli",
-    "maskwatch.evaluate.cli",
-    "maskwatch.export.cli",
-    "maskwatch.classify_cli",
-    "maskwatch.detect.cli",
-    "maskwatch.serve.cli",
-    "maskwatch.watch.cli",
-    "maskwatch.report.cli",
-)
+# Each command and the module beside the code it drives that defines it, as `<command>_command`
+# (`evaluate-detection` -> `evaluate_detection_command`), in the order `maskwatch --help` lists
+# them. A module that is not installed is skipped, so the CLI works while the pipeline grows.
+_COMMANDS = {
+    "synthesize": "maskwatch.data.cli",
+    "train": "maskwatch.train.cli",
+    "evaluate": "maskwatch.evaluate.cli",
+    "export": "maskwatch.export.cli",
+    "classify": "maskwatch.classify_cli",
+    "detect": "maskwatch.detect.cli",
+    "evaluate-detection": "maskwatch.detect.cli",
+    "serve": "maskwatch.serve.cli",
+    "watch": "maskwatch.watch.cli",
+    "report": "maskwatch.report.cli",
+}
 
-for _name in _COMMAND_MODULES:
+for _command, _name in _COMMANDS.items():
     try:
         _module = importlib.import_module(_name)
     except ModuleNotFoundError as _exc:
         if _exc.name is None or not _name.startswith(_exc.name):
             raise
         continue
-    _module.register(app)
+    app.command(_command)(getattr(_module, _command.replace("-", "_") + "_command"))
 
 for _info in app.registered_commands:
     _info.epilog = _info.epilog or EXIT_CODES

@@ -16,8 +16,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
-from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.fields import FieldInfo
@@ -26,6 +26,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from maskwatch.errors import ConfigError
 
 ENV_PREFIX = "MASKWATCH_"
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 _ENVIRON: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar("maskwatch_environ", default=None)
 
@@ -75,6 +76,23 @@ def option(model: type[BaseModel], name: str, **extra: Any) -> dict[str, Any]:
     if high is not None:
         out["max"] = high
     return {**out, **extra}
+
+
+def options_of(*models: type[BaseModel]) -> Callable[[_F], _F]:
+    """Mark a function whose `**options` are the fields of these settings models.
+
+    Several functions take the detector's options and hand them on (`evaluate_detection`,
+    `detect_bulk`): they take them as `**detector_options`, checked by the one model, instead of
+    each repeating the parameters. `function.__options__` names them, so the CLI mirror test
+    (tests/test_cli_mirrors.py) knows every option such a function accepts.
+    """
+    names = frozenset(name for model in models for name in model.model_fields)
+
+    def mark(function: _F) -> _F:
+        function.__options__ = names  # type: ignore[attr-defined]
+        return function
+
+    return mark
 
 
 def _model_at(model: type[BaseModel], loc: tuple) -> tuple[type[BaseModel], FieldInfo | None]:

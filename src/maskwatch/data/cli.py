@@ -9,10 +9,6 @@ from typing import Annotated
 import typer
 
 
-def register(app: typer.Typer) -> None:
-    app.command("synthesize")(synthesize_command)
-
-
 def synthesize_command(
     data_root: Annotated[Path, typer.Argument(help="Folder with MANIFEST.csv and mask2/ (e.g. ../shared/data).")],
     out_dir: Annotated[Path, typer.Argument(help="Output dataset folder (e.g. runs/synthetic_incorrect).")],

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree.ElementTree import Element
 
-from maskwatch.data.labels import LabelMap, map_label, order_labels
-from maskwatch.data.samples import DatasetError, FaceDataset, FaceSample, SkippedFile
-from maskwatch.data.scenes import MIN_FACE, Skip, check_box, image_size
+from maskwatch.data.samples import DatasetError
+from maskwatch.data.scenes import SceneBoxes, Skip, image_size, scene_loader
 from maskwatch.images import IMAGE_SUFFIXES
 
 log = logging.getLogger(__name__)
@@ -114,78 +113,55 @@ def _subfolder(root: Path, names: Sequence[str]) -> Path:
     raise DatasetError(f"{root}: no {' or '.join(names)} folder (expected a Pascal VOC layout: images/ + annotations/)")
 
 
-def load_voc_dataset(
-    root: str | os.PathLike,
-    margin: float = 0.1,
-    min_face: int = MIN_FACE,
-    label_map: LabelMap | None = None,
-    *,
-    labels: Sequence[str] | None = None,
-    source: str | None = None,
-) -> FaceDataset:
-    """One sample per face box of root/annotations/*.xml (images in root/images/).
-
-    Args:
-        root: folder with `images/` and `annotations/` (or VOC's `JPEGImages/` + `Annotations/`).
-        margin: fraction of the box size added on each side when the face is cut out
-            (the evaluation crops use 0.1).
-        min_face: faces whose shorter side (after clipping) is below this many pixels are skipped.
-        label_map: rename classes (old -> new); a class mapped to None is dropped.
-        labels: label order; default sorted class names.
-        source: name stored in every sample (default: the root folder's name).
-
-    Every face of one image shares the group (the image stem), so a scene never straddles
-    splits. Bad XML files, missing images and unusable boxes are skipped and listed in
-    `dataset.skipped`; a dataset without any usable face raises DatasetError.
-    """
-    root = Path(root).absolute()
-    if not root.is_dir():
-        raise DatasetError(f"{root}: VOC dataset folder not found")
+def _read_voc(root: Path, boxes: SceneBoxes) -> str:
+    """Every face box of root/annotations/*.xml (images in root/images/) into `boxes`."""
     annotations = _subfolder(root, ("annotations", "Annotations"))
     images_dir = _subfolder(root, ("images", "JPEGImages"))
     xml_files = sorted(p for p in annotations.glob("*.xml") if not p.name.startswith("."))
     if not xml_files:
         raise DatasetError(f"{annotations}: no .xml annotation files")
-
-    samples: list[FaceSample] = []
-    skipped: list[SkippedFile] = []
-    found: set[str] = set()
-    dropped = size_fixed = 0
+    size_fixed = 0
     for xml in xml_files:
         try:
             ann = parse_voc_xml(xml)
             image = find_image(images_dir, ann.filename, xml.stem)
             width, height = image_size(image)
         except Skip as skip:
-            log.warning("skipped %s: %s", xml, skip.reason)
-            skipped.append(SkippedFile(str(xml), skip.reason, skip.kind))
+            boxes.skip(xml, skip)
             continue
         size_fixed += ann.size != (width, height)
         for k, obj in enumerate(ann.objects):
-            label = map_label(obj.name, label_map) if obj.name else ""
-            if label is None:
-                dropped += 1
-                continue
-            where = f"object {k} ({obj.name or 'no name'})"
             try:
-                if not label:
+                if not obj.name:
                     raise Skip("bad_label", "object has no <name>")
-                if labels is not None and label not in labels:
-                    raise Skip("unknown_label", f"class {label!r} is not in labels {list(labels)}")
+                label = boxes.label(obj.name)
+                if label is None:
+                    continue
                 if obj.box is None:
                     raise Skip("bad_box", obj.problem)
-                box = check_box(obj.box, width, height, min_face)
+                boxes.add(image, label, obj.box, width, height)
             except Skip as skip:
-                log.warning("skipped %s %s: %s", xml, where, skip.reason)
-                skipped.append(SkippedFile(str(xml), f"{where}: {skip.reason}", skip.kind))
-                continue
-            found.add(label)
-            samples.append(FaceSample(str(image), label, image.stem, box, source or root.name, margin))
-
+                boxes.skip(xml, skip, f"object {k} ({obj.name or 'no name'})")
     if size_fixed:
         log.info("%s: %d annotations had a missing or wrong <size>; the image's own size was used", root, size_fixed)
-    if dropped:
-        log.info("%s: %d faces dropped by label_map", root, dropped)
-    if not samples:
-        raise DatasetError(f"{root}: no usable face box in {len(xml_files)} annotation files")
-    return FaceDataset(samples, order_labels(found, labels, str(root)), skipped)
+    return f"{len(xml_files)} annotation files"
+
+
+load_voc_dataset = scene_loader(
+    _read_voc,
+    "VOC",
+    """One sample per face box of root/annotations/*.xml (images in root/images/).
+
+Args:
+    root: folder with `images/` and `annotations/` (or VOC's `JPEGImages/` + `Annotations/`).
+    margin: fraction of the box size added on each side when the face is cut out
+        (the evaluation crops use 0.1).
+    min_face: faces whose shorter side (after clipping) is below this many pixels are skipped.
+    label_map: rename classes (old -> new); a class mapped to None is dropped.
+    labels: label order; default sorted class names.
+    source: name stored in every sample (default: the root folder's name).
+
+Every face of one image shares the group (the image stem), so a scene never straddles
+splits. Bad XML files, missing images and unusable boxes are skipped and listed in
+`dataset.skipped`; a dataset without any usable face raises DatasetError.""",
+)

@@ -17,14 +17,12 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
 
-from maskwatch.data.labels import LabelMap, map_label, order_labels
-from maskwatch.data.samples import DatasetError, FaceDataset, FaceSample, SkippedFile
-from maskwatch.data.scenes import MIN_FACE, Skip, check_box, image_size
+from maskwatch.data.samples import DatasetError, SkippedFile
+from maskwatch.data.scenes import SceneBoxes, Skip, image_size, scene_loader
 from maskwatch.images import iter_image_files
 
 log = logging.getLogger(__name__)
@@ -99,63 +97,47 @@ def parse_label_line(line: str, names: dict[int, str]) -> tuple[str, tuple[float
     return names[class_id], (xc, yc, w, h)
 
 
-def load_yolo_dataset(
-    root: str | os.PathLike,
-    margin: float = 0.1,
-    min_face: int = MIN_FACE,
-    label_map: LabelMap | None = None,
-    *,
-    labels: Sequence[str] | None = None,
-    source: str | None = None,
-) -> FaceDataset:
-    """One sample per face box of a YOLO dataset (see the module docstring for the layouts).
-
-    Args mirror `load_voc_dataset`: margin added when cropping, min_face in pixels, label_map
-    renames (None drops) class names, labels fixes the order (a box of a class outside it is
-    skipped and counted), source names the samples (default: the root folder's name).
-    Every box of one image shares the group (the image stem), so a scene never straddles splits.
-    """
-    root = Path(root).absolute()
-    if not root.is_dir():
-        raise DatasetError(f"{root}: YOLO dataset folder not found")
+def _read_yolo(root: Path, boxes: SceneBoxes) -> str:
+    """Every labelled box of the dataset's images (see the module docstring) into `boxes`."""
     names = read_class_names(root)
     images = sorted(p for folder in image_folders(root) for p in iter_image_files(folder))
     if not images:
         raise DatasetError(f"{root}: no images in {', '.join(str(f) for f in image_folders(root))}")
-
-    samples: list[FaceSample] = []
-    skipped: list[SkippedFile] = []
-    found: set[str] = set()
     for image in images:
         try:
             lines = _read_lines(label_file(image))
             width, height = image_size(image)
         except Skip as skip:
-            log.warning("skipped %s: %s", image, skip.reason)
-            skipped.append(SkippedFile(str(image), skip.reason, skip.kind))
+            boxes.skip(image, skip)
             continue
         if not lines:
-            skipped.append(SkippedFile(str(image), "empty label file: no face boxes", "no_faces"))
+            boxes.skipped.append(SkippedFile(str(image), "empty label file: no face boxes", "no_faces"))
             continue
         for k, line in enumerate(lines):
             try:
                 name, (xc, yc, w, h) = parse_label_line(line, names)
-                label = map_label(name, label_map)
+                label = boxes.label(name)
                 if label is None:
                     continue
-                if labels is not None and label not in labels:
-                    raise Skip("unknown_label", f"class {label!r} is not in labels {list(labels)}")
                 box = (xc - w / 2) * width, (yc - h / 2) * height, (xc + w / 2) * width, (yc + h / 2) * height
-                box = check_box(box, width, height, min_face)
+                boxes.add(image, label, box, width, height)
             except Skip as skip:
-                log.warning("skipped %s line %d: %s", label_file(image), k + 1, skip.reason)
-                skipped.append(SkippedFile(str(label_file(image)), f"line {k + 1}: {skip.reason}", skip.kind))
-                continue
-            found.add(label)
-            samples.append(FaceSample(str(image), label, image.stem, box, source or root.name, margin))
-    if not samples:
-        raise DatasetError(f"{root}: no usable face box in {len(images)} images")
-    return FaceDataset(samples, order_labels(found, labels, str(root)), skipped)
+                boxes.skip(label_file(image), skip, f"line {k + 1}")
+    return f"{len(images)} images"
+
+
+load_yolo_dataset = scene_loader(
+    _read_yolo,
+    "YOLO",
+    """One sample per face box of a YOLO dataset (see the module docstring for the layouts).
+
+Args as `load_voc_dataset` (one loader: `data.scenes.scene_loader`): margin added when
+cropping, min_face in pixels, label_map renames (None drops) class names, labels fixes the
+order (a box of a class outside it is skipped and counted), source names the samples (default:
+the root folder's name).
+Every box of one image shares the group (the image stem), so a scene never straddles splits.
+""",
+)
 
 
 def _read_lines(path: Path) -> list[str]:

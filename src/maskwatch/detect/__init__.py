@@ -14,21 +14,17 @@ from __future__ import annotations
 
 from maskwatch.callable_module import lazy_exports, make_callable
 
-_EXPORTS = {
-    "detect": "maskwatch.detect.api",
-    "MaskDetector": "maskwatch.detect.pipeline",
-    "FaceDetector": "maskwatch.detect.faces",
-    "YuNetDetector": "maskwatch.detect.faces",
-    "YuFaceDetector": "maskwatch.detect.faces",
-    "load_face_detector": "maskwatch.detect.faces",
-    "resolve_face_model": "maskwatch.detect.model_cache",
-    "evaluate_detection": "maskwatch.detect.evaluation",
-    "FrameAnnotator": "maskwatch.detect.outputs",
-}
-
-__all__ = sorted(_EXPORTS)
-
-__getattr__ = lazy_exports(__name__, _EXPORTS)
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "maskwatch.detect.api": ["detect"],
+        "maskwatch.detect.pipeline": ["MaskDetector"],
+        "maskwatch.detect.faces": ["FaceDetector", "YuNetDetector", "YuFaceDetector", "load_face_detector"],
+        "maskwatch.detect.model_cache": ["resolve_face_model"],
+        "maskwatch.detect.evaluation": ["evaluate_detection"],
+        "maskwatch.detect.outputs": ["FrameAnnotator"],
+    },
+)
 
 
 make_callable(__name__, "maskwatch.detect.api", "detect")

@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from maskwatch.detect.faces import DEFAULT_NMS, DEFAULT_SCORE, DEFAULT_TILES, DEFAULT_UPSCALE
+from maskwatch.detect.settings import DEFAULT_NMS, DEFAULT_SCORE, DEFAULT_TILES, DEFAULT_UPSCALE
 from maskwatch.errors import ConfigError, SourceError
 
 log = logging.getLogger(__name__)
@@ -134,7 +134,11 @@ def detect(
     from maskwatch.video.sources import Source
 
     # Checked up front, even when a ready `detector` makes them unused: a typo must not pass silently.
-    DetectorSettings(conf=conf, nms=nms, tiles=tiles, min_face=min_face, **({"upscale": upscale} if upscale else {}))
+    # upscale None: the engine's default (DEFAULT_UPSCALE for images, VIDEO_UPSCALE for video).
+    options = {"conf": conf, "nms": nms, "tiles": tiles, "min_face": min_face}
+    if upscale is not None:
+        options["upscale"] = upscale
+    DetectorSettings(**options)
     if engine not in ("local", "ray"):
         raise ConfigError(f"engine must be 'local' or 'ray', got {engine!r}")
     if engine == "ray":
@@ -142,23 +146,11 @@ def detect(
             raise ConfigError("the Ray engine writes results only (Parquet, JSON, CSV, COCO): no save_dir/show/video")
         from maskwatch.scale.engine import detect_ray
 
-        results, _report = detect_ray(
-            source,
-            save_parquet,
-            save_json=save_json,
-            save_csv=save_csv,
-            save_coco=save_coco,
-            address=address,
-            verbose=verbose,
-            model=model,
-            face_model=face_model,
-            conf=conf,
-            nms=nms,
-            upscale=DEFAULT_UPSCALE if upscale is None else upscale,
-            tiles=tiles,
-            min_face=min_face,
-        )
-        return results
+        rows = detect_ray(
+            source, save_parquet, save_json, save_csv, save_coco, address, verbose, model=model, face_model=face_model,
+            **options,
+        )  # fmt: skip
+        return rows if stream else rows.collect()
     if address is not None or save_parquet is not None:
         raise ConfigError("address and save_parquet are options of the Ray engine (engine='ray')")
     many = isinstance(source, list | tuple)
@@ -193,9 +185,6 @@ def detect(
             window = _Window()
         else:
             _log(f"notice: --show ignored: {why}", True)
-    options = {"conf": conf, "nms": nms, "tiles": tiles, "min_face": min_face}
-    if upscale is not None:
-        options["upscale"] = upscale
     if parsed.is_video:
         if save_csv is not None or save_coco is not None:
             raise ConfigError(f"{parsed.value}: --save-csv and --save-coco are for images; use --save-json for video")
@@ -252,24 +241,16 @@ def _video_frames(run, video, parsed, detector, save_dir, save_json, window, ver
     With a window the annotated frames are shown as they come (q/Esc stops). Collected results
     (stream=False) drop their annotated pixels, so a long video does not fill the memory.
     """
-    from maskwatch.video.pipeline import VideoPipeline
-
     save = None
     if save_dir is not None:
         name = f"camera{parsed.value}" if isinstance(parsed.value, int) else Path(str(parsed.value)).stem or "stream"
         save = Path(save_dir) / f"{name}.mp4"
-    pipeline = VideoPipeline(detector, annotate=window is not None, **options)
-    results = pipeline.run(parsed, save=save, save_json=save_json, max_frames=max_frames)
-    bar = None
+    frames = video.process_video(
+        parsed, detector, save=save, save_json=save_json, max_frames=max_frames, stream=True,
+        progress=verbose and window is None, annotate=window is not None, **options,
+    )  # fmt: skip
     try:
-        for result in results:
-            if verbose and window is None and bar is None:
-                from tqdm import tqdm
-
-                total = pipeline.source.frame_count if pipeline.source is not None else None
-                bar = tqdm(unit="frame", desc=parsed.name, total=min(total, max_frames or total) if total else None)
-            if bar is not None:
-                bar.update(1)
+        for result in frames:
             if window is not None:
                 window.show(result.annotated, wait_ms=1)
                 if not window.open:
@@ -278,12 +259,10 @@ def _video_frames(run, video, parsed, detector, save_dir, save_json, window, ver
                 result.annotated = None
             yield result
     finally:
-        results.close()
-        if bar is not None:
-            bar.close()
+        frames.close()
         if window is not None:
             window.close()
-        run.report = video.video_report(pipeline, parsed)
+        run.report = frames.report
     if verbose:
         summary = run.report.get("summary", {})
         print(

@@ -20,11 +20,6 @@ class LabelStyle(StrEnum):
     none = "none"
 
 
-def register(app: typer.Typer) -> None:
-    app.command("detect")(detect_command)
-    app.command("evaluate-detection")(evaluate_detection_command)
-
-
 ModelOpt = Annotated[
     Path | None,
     typer.Option(
@@ -125,26 +120,8 @@ def detect_command(
     if not given:
         raise SourceError("no source: give SOURCE (an image, folder, glob, video, camera index or URL)")
     chosen = given[0] if len(given) == 1 else given
-    if engine == "ray":
-        if save_dir is not None or show or max_frames is not None:
-            raise SourceError("--engine ray writes results only: no --save-dir, --show or --max-frames")
-        _detect_ray(
-            chosen,
-            save_parquet,
-            save_json,
-            save_csv,
-            save_coco,
-            address,
-            verbose,
-            model,
-            face_model,
-            conf=conf,
-            nms=nms,
-            upscale=upscale if upscale is not None else DEFAULT_UPSCALE,
-            tiles=tiles,
-            min_face=min_face,
-        )
-        return
+    if engine == "ray" and (save_dir is not None or show or max_frames is not None):
+        raise SourceError("--engine ray writes results only: no --save-dir, --show or --max-frames")
     results = detect(
         chosen,
         model=model,
@@ -163,7 +140,14 @@ def detect_command(
         labels=labels.value,
         resume=resume,
         verbose=verbose,
+        engine=engine,
+        address=address,
+        save_parquet=save_parquet,
+        stream=engine == "ray",  # the Ray engine's results are read back only as far as they are shown
     )
+    if engine == "ray":
+        _ray_summary(results, verbose)
+        return
     report = results.report
     if verbose:
         if report is not None:
@@ -178,32 +162,22 @@ def detect_command(
         finish(len(results) or int(done_before), len(results.skipped), "file")
 
 
-def _detect_ray(source, save_parquet, save_json, save_csv, save_coco, address, verbose, model, face_model, **options):
-    """`--engine ray`: maskwatch.detect(source, engine="ray"); exit 1 when some files could not be used."""
-    from maskwatch.scale.engine import detect_ray
+def _ray_summary(results, verbose: bool) -> None:
+    """`--engine ray`: the first MAX_ROWS results and the files that could not be used; exit 1 when some."""
+    from itertools import islice
 
-    results, report = detect_ray(
-        source,
-        save_parquet,
-        save_json=save_json,
-        save_csv=save_csv,
-        save_coco=save_coco,
-        address=address,
-        verbose=verbose,
-        model=model,
-        face_model=face_model,
-        limit=MAX_ROWS,
-        **options,
-    )
     from maskwatch.detect.printed import print_images
     from maskwatch.exit_codes import finish
 
-    if verbose and results:
-        print_images(results, total=report.total)
-    if report.errors and not verbose:
-        for problem in report.errors:
+    total = int(results.report["total"])
+    shown = list(islice(results, MAX_ROWS))
+    results.close()
+    if verbose and shown:
+        print_images(shown, total=total)
+    if results.skipped and not verbose:
+        for problem in results.skipped:
             typer.echo(f"skipped {problem}", err=True)
-    finish(max(0, int(report.total) - len(report.errors)), len(report.errors), "file")
+    finish(max(0, total - len(results.skipped)), len(results.skipped), "file")
 
 
 def evaluate_detection_command(

@@ -24,8 +24,9 @@ import numpy as np
 import supervision as sv
 
 from maskwatch.classifier import DEFAULT_LABELS
-from maskwatch.detect.settings import DEFAULT_NMS, DEFAULT_SCORE, DEFAULT_TILES, DEFAULT_UPSCALE
+from maskwatch.detect.settings import DetectorSettings
 from maskwatch.errors import MaskwatchError, SourceError
+from maskwatch.settings import options_of
 
 #: Face-width buckets (pixels in the scene) of the "by_width" report, as in maskwatch.evaluate.breakdown.
 WIDTH_BUCKETS = (("<24", 0, 24), ("24-40", 24, 40), ("40-64", 40, 64), (">=64", 64, float("inf")))
@@ -152,27 +153,27 @@ def _label_space(gt_labels: set[str], model_labels: list[str]) -> list[str]:
     return ordered + extra
 
 
+@options_of(DetectorSettings)
 def evaluate_detection(
     voc: str | os.PathLike | list[VocScene],
     detector=None,
     model: str | os.PathLike | None = None,
     face_model: str | os.PathLike | None = None,
-    conf: float = DEFAULT_SCORE,
-    nms: float = DEFAULT_NMS,
-    upscale: float = DEFAULT_UPSCALE,
-    tiles: int = DEFAULT_TILES,
     limit: int | None = None,
     save_json: str | os.PathLike | None = None,
     verbose: bool = True,
+    **detector_options,
 ) -> dict:
     """Run MaskDetector on every VOC scene (a VOC folder, or a list of VocScene) and score it.
 
     See the module docstring; "by_width" adds face recall and label accuracy on found faces per
     face-width bucket (WIDTH_BUCKETS).
 
-    conf, nms, upscale, tiles: as for `maskwatch.detect` (used when no ready `detector` is given).
+    detector_options: conf, nms, upscale, tiles, min_face, threads, as for `maskwatch.detect`
+    (DetectorSettings; used when no ready `detector` is given, checked always).
     Returns a JSON-ready dict; prints tables when verbose; writes it to save_json when given.
     """
+    settings = DetectorSettings(**detector_options)
     from supervision.metrics import MeanAveragePrecision
 
     from maskwatch.detect.pipeline import MaskDetector
@@ -180,7 +181,7 @@ def evaluate_detection(
 
     scenes = list(voc)[:limit] if isinstance(voc, list | tuple) else load_voc_scenes(voc, limit=limit)
     if detector is None:
-        detector = MaskDetector(model, face_model, conf=conf, nms=nms, upscale=upscale, tiles=tiles)
+        detector = MaskDetector(model, face_model, **settings.model_dump())
     gt_names = {lab for scene in scenes for lab in scene.labels}
     space = _label_space(gt_names, detector.labels)
     index = {lab: i for i, lab in enumerate(space)}

@@ -27,7 +27,7 @@ import numpy as np
 import supervision as sv
 
 from maskwatch.detect.multipass import ScaledDetector, empty_raw
-from maskwatch.detect.settings import DEFAULT_NMS, DEFAULT_SCORE, DEFAULT_TILES, DEFAULT_UPSCALE
+from maskwatch.detect.settings import DetectorSettings
 from maskwatch.errors import ModelFileError
 
 log = logging.getLogger(__name__)
@@ -150,11 +150,8 @@ class YuFaceDetector(ScaledDetector):
 
 def load_face_detector(
     face_model: str | os.PathLike | None = None,
-    score_threshold: float = DEFAULT_SCORE,
-    nms_threshold: float = DEFAULT_NMS,
-    upscale: float = DEFAULT_UPSCALE,
-    tiles: int = DEFAULT_TILES,
-    min_face: float = 0.0,
+    settings: DetectorSettings | None = None,
+    *,
     download: bool | None = None,
     quiet: bool = False,
 ) -> FaceDetector:
@@ -162,15 +159,17 @@ def load_face_detector(
 
     `face_model="yuface"` asks for the built-in fallback explicitly. An explicit path that does not
     exist is an error (no silent fallback); only a missing *default* file falls back, with a notice.
+    settings: the detector settings (conf, nms, upscale, tiles, min_face; default DetectorSettings()).
     """
     from maskwatch.detect.model_cache import resolve_face_model
 
+    settings = settings if settings is not None else DetectorSettings()
     options = {
-        "score_threshold": score_threshold,
-        "nms_threshold": nms_threshold,
-        "upscale": upscale,
-        "tiles": tiles,
-        "min_face": min_face,
+        "score_threshold": settings.conf,
+        "nms_threshold": settings.nms,
+        "upscale": settings.upscale,
+        "tiles": settings.tiles,
+        "min_face": settings.min_face,
     }
     if face_model is not None and str(face_model).lower() == "yuface":
         return YuFaceDetector(**options)

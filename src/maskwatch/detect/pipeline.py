@@ -16,14 +16,8 @@ import supervision as sv
 
 from maskwatch import cancel
 from maskwatch.classifier import Classifier
-from maskwatch.detect.faces import (
-    DEFAULT_NMS,
-    DEFAULT_SCORE,
-    DEFAULT_TILES,
-    DEFAULT_UPSCALE,
-    FaceDetector,
-    load_face_detector,
-)
+from maskwatch.detect.faces import FaceDetector, load_face_detector
+from maskwatch.detect.settings import DEFAULT_NMS, DEFAULT_SCORE, DEFAULT_TILES, DEFAULT_UPSCALE, DetectorSettings
 from maskwatch.detections import with_classes
 from maskwatch.images import crop_box
 
@@ -59,15 +53,8 @@ class MaskDetector:
         if face_detector is not None and hasattr(face_detector, "detect") and not isinstance(face_detector, str):
             self.face_detector: FaceDetector = face_detector
         else:
-            self.face_detector = load_face_detector(
-                face_detector,
-                score_threshold=conf,
-                nms_threshold=nms,
-                upscale=upscale,
-                tiles=tiles,
-                min_face=min_face,
-                quiet=quiet,
-            )
+            settings = DetectorSettings(conf=conf, nms=nms, upscale=upscale, tiles=tiles, min_face=min_face)
+            self.face_detector = load_face_detector(face_detector, settings, quiet=quiet)
         #: Seconds spent in each stage by the last process() call (for benchmarks and the web UI).
         self.last_timings: dict[str, float] = {}
 

@@ -8,10 +8,6 @@ from typing import Annotated
 import typer
 
 
-def register(app: typer.Typer) -> None:
-    app.command("evaluate")(evaluate_command)
-
-
 def evaluate_command(
     target: Annotated[Path, typer.Argument(help="A training run folder, or a model file (.keras/.tflite/.onnx).")],
     data: Annotated[

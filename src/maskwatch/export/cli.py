@@ -8,10 +8,6 @@ from typing import Annotated
 import typer
 
 
-def register(app: typer.Typer) -> None:
-    app.command("export")(export_command)
-
-
 def export_command(
     source: Annotated[Path, typer.Argument(help="A training run folder, or a .keras model (with its .keras.json).")],
     formats: Annotated[

@@ -8,10 +8,6 @@ from typing import Annotated
 import typer
 
 
-def register(app: typer.Typer) -> None:
-    app.command("report")(report_command)
-
-
 def report_command(
     results: Annotated[Path, typer.Argument(help="Results file of `maskwatch detect --save-json` (images or video).")],
     output: Annotated[

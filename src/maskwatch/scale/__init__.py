@@ -17,13 +17,11 @@ from __future__ import annotations
 
 from maskwatch.callable_module import lazy_exports
 
-_EXPORTS = {
-    "detect_bulk": "maskwatch.scale.bulk",
-    "BulkReport": "maskwatch.scale.bulk",
-    "ray_session": "maskwatch.scale.cluster",
-    "ResultStore": "maskwatch.scale.store",
-}
-
-__all__ = sorted(_EXPORTS)
-
-__getattr__ = lazy_exports(__name__, _EXPORTS)
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "maskwatch.scale.bulk": ["detect_bulk", "BulkReport"],
+        "maskwatch.scale.cluster": ["ray_session"],
+        "maskwatch.scale.store": ["ResultStore"],
+    },
+)

@@ -30,12 +30,13 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from maskwatch.detect.faces import DEFAULT_NMS, DEFAULT_SCORE, DEFAULT_TILES, DEFAULT_UPSCALE
-from maskwatch.errors import MaskwatchError, ModelFileError
+from maskwatch.detect.settings import DetectorSettings
+from maskwatch.errors import ConfigError, MaskwatchError, ModelFileError
 from maskwatch.scale.cluster import cluster_cpus, quiet_ray_data, ray_session
 from maskwatch.scale.inputs import Inputs, resolve_inputs
 from maskwatch.scale.rows import error_row, result_rows, rows_table
 from maskwatch.scale.store import ResultStore
+from maskwatch.settings import options_of
 
 #: Images per detection call. Small, so progress moves and a slow image does not hold up many.
 BATCH_SIZE = 4
@@ -154,6 +155,7 @@ def model_labels(model: str | os.PathLike | None) -> list[str]:
     return list(read_model_info(path).labels)
 
 
+@options_of(DetectorSettings)
 def detect_bulk(
     source,
     save_parquet: str | os.PathLike,
@@ -162,15 +164,11 @@ def detect_bulk(
     filesystem=None,
     model: str | os.PathLike | None = None,
     face_model: str | os.PathLike | None = None,
-    conf: float = DEFAULT_SCORE,
-    nms: float = DEFAULT_NMS,
-    upscale: float = DEFAULT_UPSCALE,
-    tiles: int = DEFAULT_TILES,
-    min_face: float = 0.0,
     workers: int | None = None,
     num_cpus: int | None = None,
     batch_size: int = BATCH_SIZE,
     verbose: bool = True,
+    **detector_options,
 ) -> BulkReport:
     """Detect faces in every image of source on Ray and append the rows to the save_parquet folder.
 
@@ -180,11 +178,15 @@ def detect_bulk(
         save_parquet: output folder (path or URI); images that already have rows there are skipped.
         address: None = start Ray on this machine for the run; "auto" = the cluster started here
             with `ray start --head`; "ray://HOST:PORT" = a remote cluster (Ray Client).
-        model, face_model, conf, nms, upscale, tiles, min_face: as for maskwatch.detect; model
-            paths must exist on every node.
+        model, face_model and detector_options (conf, nms, upscale, tiles, min_face:
+            DetectorSettings): as for maskwatch.detect; model paths must exist on every node;
+            each actor's classifier runs one thread (`threads` is not an option here).
         workers: detection actors (default: one per CPU of the cluster).
         num_cpus: CPUs of a Ray instance started here (default: all of this machine's).
     """
+    settings = DetectorSettings(**detector_options)
+    if "threads" in detector_options:
+        raise ConfigError("threads: each Ray actor's classifier runs one thread; set workers instead")
     started = time.perf_counter()
     inputs = resolve_inputs(source, filesystem)
     labels = model_labels(model)
@@ -203,8 +205,8 @@ def detect_bulk(
     for problem in store.unreadable:
         _log(f"warning: unreadable part, its images are done again: {problem}", verbose)
     if todo:
-        options = {"model": None if model is None else str(model), "face_model": face_model, "conf": conf}
-        options.update({"nms": nms, "upscale": upscale, "tiles": tiles, "min_face": min_face})
+        options = {"model": None if model is None else str(model), "face_model": face_model}
+        options.update(settings.model_dump(exclude={"threads"}))
         with ray_session(address, num_cpus=num_cpus) as ray:
             _run(ray, Inputs(todo, inputs.filesystems), options, labels, store, report, workers, batch_size, verbose)
     report.seconds = time.perf_counter() - started

@@ -10,9 +10,13 @@ from __future__ import annotations
 import os
 
 from maskwatch.errors import ConfigError
-from maskwatch.scale.bulk import BulkReport, detect_bulk
+from maskwatch.results import ResultStream
+from maskwatch.scale.bulk import detect_bulk
 from maskwatch.scale.rows import results_from_table
 from maskwatch.scale.store import ResultStore
+
+#: Sources read back from the Parquet folder at a time when results stream.
+READ_CHUNK = 10_000
 
 
 def detect_ray(
@@ -23,13 +27,14 @@ def detect_ray(
     save_coco: str | os.PathLike | None = None,
     address: str | None = None,
     verbose: bool = True,
-    limit: int | None = None,
     **options,
-) -> tuple[list[dict], BulkReport]:
-    """Run detect_bulk, then return (image results in source order, the run's report).
+) -> ResultStream:
+    """Run detect_bulk now, then give the image results of source in source order, as a stream.
 
-    `limit`: return only the first `limit` images' results (the CLI's table), so a million-image
-    archive is not read back into memory; the JSON / CSV / COCO files always have all of them.
+    The stream reads the Parquet folder READ_CHUNK sources at a time, so a million-image archive
+    is never read back into memory at once (`maskwatch detect --engine ray` shows the first rows
+    only); `.skipped` lists this run's bad files and `.report` is its BulkReport as a dict, both
+    known before the first result. The JSON / CSV / COCO files asked for hold every image.
     """
     if save_parquet is None:
         raise ConfigError(
@@ -48,8 +53,16 @@ def detect_ray(
             write_csv(results, save_csv, labels)
         if save_coco is not None:
             write_coco(results, save_coco, labels)
-        return results[:limit], report
-    return read_results(save_parquet, order=report.sources[:limit]), report
+        del results
+    stream = ResultStream(lambda run: _read_in_chunks(save_parquet, report.sources))
+    stream.skipped.extend(report.errors)
+    stream.report = report.to_dict()
+    return stream
+
+
+def _read_in_chunks(save_parquet: str | os.PathLike, keys: list[str]):
+    for start in range(0, len(keys), READ_CHUNK):
+        yield from read_results(save_parquet, order=keys[start : start + READ_CHUNK])
 
 
 def read_results(save_parquet: str | os.PathLike, order: list[str] | None = None) -> list[dict]:

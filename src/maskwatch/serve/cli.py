@@ -75,7 +75,3 @@ def serve_command(
         log_level=log_level,
     ):
         raise typer.Exit(0)  # stopped on purpose: no KeyboardInterrupt traceback
-
-
-def register(app: typer.Typer) -> None:
-    app.command("serve")(serve_command)

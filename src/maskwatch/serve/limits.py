@@ -18,6 +18,7 @@ import json
 import warnings
 from collections.abc import Callable
 
+from maskwatch.serve.asgi import HttpMiddleware
 from maskwatch.serve.errors import ApiError, error_body
 
 # (kind, test) pairs; each test looks at the first bytes only.
@@ -128,7 +129,7 @@ def too_large(limit: int) -> ApiError:
     )
 
 
-class BodyLimitMiddleware:
+class BodyLimitMiddleware(HttpMiddleware):
     """ASGI middleware capping HTTP request bodies under a path prefix.
 
     `limit_for(path)` gives the byte limit for a path (None = no limit). It is plain ASGI (not
@@ -136,13 +137,10 @@ class BodyLimitMiddleware:
     """
 
     def __init__(self, app, limit_for: Callable[[str], int | None]) -> None:
-        self.app = app
+        super().__init__(app)
         self.limit_for = limit_for
 
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope, receive, send) -> None:
         limit = self.limit_for(scope.get("path", ""))
         if limit is None:
             await self.app(scope, receive, send)

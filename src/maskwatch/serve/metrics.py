@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from maskwatch.serve.asgi import HttpMiddleware
+
 #: Latency buckets (seconds): from a small image on a free worker to a video job.
 BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 
@@ -61,7 +63,7 @@ class Metrics:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
 
-class MetricsMiddleware:
+class MetricsMiddleware(HttpMiddleware):
     """Plain ASGI middleware timing every HTTP request, labelled by its route template.
 
     The route template (`/api/v1/results/{run_id}/{name}`), not the raw path, keeps the number of
@@ -69,13 +71,10 @@ class MetricsMiddleware:
     """
 
     def __init__(self, app, metrics: Metrics) -> None:
-        self.app = app
+        super().__init__(app)
         self.metrics = metrics
 
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope, receive, send) -> None:
         started = time.perf_counter()
         status = 500
 

@@ -8,10 +8,6 @@ from typing import Annotated
 import typer
 
 
-def register(app: typer.Typer) -> None:
-    app.command("train")(train_command)
-
-
 def train_command(
     config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML config; with --resume optional")] = None,
     name: Annotated[str | None, typer.Option("--name", "-n", help="run folder under run.root (default: time)")] = None,

@@ -17,6 +17,7 @@ def pipeline_face_finder(upscale: float = 1.0) -> FaceFinder:
     """
     from maskwatch.detect.faces import load_face_detector
     from maskwatch.detect.pipeline import annotation_framing
+    from maskwatch.detect.settings import DetectorSettings
 
-    detector = load_face_detector(None, upscale=upscale, quiet=True)
+    detector = load_face_detector(None, DetectorSettings(upscale=upscale), quiet=True)
     return lambda rgb: annotation_framing(detector.detect(rgb).xyxy)

@@ -36,7 +36,7 @@ from maskwatch.train.fitting import (
     predict_probabilities,
     validation_metrics,
 )
-from maskwatch.train.rundir import merge_overrides, prepare_run, run_logging
+from maskwatch.train.rundir import OPTION_KEYS, merge_overrides, prepare_run, run_logging
 from maskwatch.train.summary import build_summary, model_info_writer, phase_report, print_summary
 
 log = logging.getLogger("maskwatch.train")
@@ -105,6 +105,10 @@ def train(
                 paths.root.parent,
             )
             raise
+
+
+#: The typed options `train(**options)` maps to config keys (for the CLI mirror test, as settings.options_of).
+train.__options__ = frozenset(OPTION_KEYS)  # type: ignore[attr-defined]
 
 
 def _train(cfg: Config, paths: RunPaths, state, extra_callbacks: list, progress: bool) -> RunResult:

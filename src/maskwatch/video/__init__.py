@@ -34,6 +34,7 @@ from maskwatch.video.sources import (
 )
 
 if TYPE_CHECKING:
+    from maskwatch.results import ResultStream
     from maskwatch.video.results import FrameResult
 
 __all__ = [
@@ -65,26 +66,13 @@ def video_detector(classifier=None, face_detector=None, **options):
     return MaskDetector(classifier=classifier, face_detector=face_detector, **options)
 
 
-def iter_video(
-    source: str | int | os.PathLike | FrameSource,
-    detector=None,
-    save: str | os.PathLike | None = None,
-    save_json: str | os.PathLike | None = None,
-    max_frames: int | None = None,
-    source_options: dict | None = None,
-    **pipeline_options,
-) -> Iterator[FrameResult]:
-    """Yield one `FrameResult` per frame (tracked, smoothed, with events); outputs as process_video.
-
-    `pipeline_options` go to `VideoPipeline` (classify_every, detect_size, alpha, margin,
-    patience, lost_seconds, annotate, threaded, queue_size).
+def iter_video(source: str | int | os.PathLike | FrameSource, detector=None, **options) -> ResultStream:
+    """One `FrameResult` per frame as they come (tracked, smoothed, with events): `process_video`
+    with `stream=True`, the same options (save, save_json, max_frames, source_options and
+    VideoPipeline's classify_every, detect_size, alpha, margin, patience, lost_seconds, annotate,
+    threaded, queue_size). Its `.report` is process_video's report once the stream ends.
     """
-    from maskwatch.video.pipeline import VideoPipeline
-
-    pipeline = VideoPipeline(detector if detector is not None else video_detector(), **pipeline_options)
-    yield from pipeline.run(
-        source, save=save, save_json=save_json, max_frames=max_frames, source_options=source_options
-    )
+    return process_video(source, detector, stream=True, **options)
 
 
 def process_video(
@@ -96,8 +84,9 @@ def process_video(
     keep_records: bool = False,
     progress: bool = False,
     source_options: dict | None = None,
+    stream: bool = False,
     **pipeline_options,
-) -> dict:
+) -> dict | ResultStream:
     """Run a whole video (or `max_frames` of a live source) and return a report dict.
 
     Args:
@@ -111,6 +100,9 @@ def process_video(
         keep_records: include every frame's record in the report (memory grows with the video).
         progress: show a tqdm progress bar.
         source_options: passed to the source (open_timeout, read_timeout, max_retries, strict...).
+        stream: return the frames as they come instead (a `maskwatch.results.ResultStream` of
+            FrameResult, like `maskwatch.detect(stream=True)`); its `.report` is the report once the
+            stream ends or is closed (stopping early still finishes the outputs).
         **pipeline_options: passed to VideoPipeline (classify_every, detect_size, smoothing...).
 
     Returns:
@@ -118,34 +110,49 @@ def process_video(
         "processing_fps", "timings_ms", "timings_cpu_ms"} (per stage, ms per frame, wall and CPU)
         plus "records" (list of frame dicts) with keep_records.
     """
+    from maskwatch.results import ResultStream
     from maskwatch.video.pipeline import VideoPipeline
 
     pipeline = VideoPipeline(detector if detector is not None else video_detector(), **pipeline_options)
+    outputs = {"save": save, "save_json": save_json, "max_frames": max_frames, "source_options": source_options}
+    frames = ResultStream(lambda run: _frames(run, pipeline, source, progress, outputs))
+    if stream:
+        return frames
     records: list[dict] = []
-    results = pipeline.run(source, save=save, save_json=save_json, max_frames=max_frames, source_options=source_options)
+    try:
+        for result in frames:
+            if keep_records:
+                records.append(result.to_dict())
+    finally:
+        frames.close()
+    report = frames.report
+    if keep_records:
+        report["records"] = records
+    return report
+
+
+def _frames(run, pipeline, source, progress: bool, outputs: dict) -> Iterator[FrameResult]:
+    """pipeline.run with a progress bar; the outputs are finished and `run.report` set however it ends."""
+    results = pipeline.run(source, **outputs)
     bar = None
     try:
         for result in results:
-            if keep_records:
-                records.append(result.to_dict())
             if progress and bar is None:
                 # Created at the first frame, once the source is open and its length known.
                 from tqdm import tqdm
 
                 total = pipeline.source.frame_count if pipeline.source is not None else None
-                bar = tqdm(unit="frame", desc=pipeline.source.name if pipeline.source else "video", total=total)
-                if total and max_frames:
-                    bar.total = min(total, max_frames)
+                limit = outputs["max_frames"]
+                name = pipeline.source.name if pipeline.source is not None else "video"
+                bar = tqdm(unit="frame", desc=name, total=min(total, limit or total) if total else None)
             if bar is not None:
                 bar.update(1)
+            yield result
     finally:
         results.close()
         if bar is not None:
             bar.close()
-    report = video_report(pipeline, source)
-    if keep_records:
-        report["records"] = records
-    return report
+        run.report = video_report(pipeline, source)
 
 
 def video_report(pipeline, source) -> dict:

@@ -13,18 +13,15 @@ from __future__ import annotations
 
 from maskwatch.callable_module import lazy_exports, make_callable
 
-_EXPORTS = {
-    "watch": "maskwatch.watch.runner",
-    "load_config": "maskwatch.watch.config",
-    "WatchConfig": "maskwatch.watch.config",
-    "StreamWorker": "maskwatch.watch.stream",
-    "EventSink": "maskwatch.watch.sinks",
-    "WebhookSink": "maskwatch.watch.sinks",
-}
-
-__all__ = sorted(_EXPORTS)
-
-__getattr__ = lazy_exports(__name__, _EXPORTS)
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "maskwatch.watch.runner": ["watch"],
+        "maskwatch.watch.config": ["load_config", "WatchConfig"],
+        "maskwatch.watch.stream": ["StreamWorker"],
+        "maskwatch.watch.sinks": ["EventSink", "WebhookSink"],
+    },
+)
 
 
 make_callable(__name__, "maskwatch.watch.runner", "watch")

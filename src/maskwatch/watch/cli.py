@@ -10,10 +10,6 @@ import typer
 from maskwatch.detect.cli import AddressOpt
 
 
-def register(app: typer.Typer) -> None:
-    app.command("watch")(watch_command)
-
-
 def watch_command(
     config: Annotated[Path, typer.Argument(help="cameras.yaml: the streams, their options, the event sink.")],
     engine: Annotated[

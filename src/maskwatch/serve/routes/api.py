@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 from importlib import metadata
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 
 from maskwatch.errors import BadImageError
@@ -13,15 +13,14 @@ from maskwatch.serve.engine import classify_job, detect_job
 from maskwatch.serve.errors import ApiError
 from maskwatch.serve.limits import check_pixels, require_image
 from maskwatch.serve.routes.common import (
-    FilenameQuery,
     get_runtime,
     read_upload,
-    require_token,
     upload_route,
+    v1_router,
 )
 from maskwatch.serve.routes.schemas import ClassifyResult, ImageResult, error_responses
 
-router = APIRouter(prefix="/api/v1", tags=["api v1"], dependencies=[Depends(require_token)])
+router = v1_router()
 
 
 async def _checked_image(request: Request) -> tuple[bytes, str, int]:
@@ -46,7 +45,6 @@ async def _checked_image(request: Request) -> tuple[bytes, str, int]:
 async def detect(
     request: Request,
     annotate: bool = Query(False, description="return the annotated image (JPEG) instead of JSON"),
-    filename: FilenameQuery = None,
 ):
     runtime = get_runtime(request)
     data, name, pixels = await _checked_image(request)
@@ -64,7 +62,7 @@ async def detect(
 @upload_route(
     router, "/classify", "Label one face crop (the whole image is the face)", ClassifyResult, "face crop image"
 )
-async def classify(request: Request, filename: FilenameQuery = None):
+async def classify(request: Request):
     runtime = get_runtime(request)
     data, name, pixels = await _checked_image(request)
     try:

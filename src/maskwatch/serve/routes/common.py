@@ -1,4 +1,4 @@
-"""Pieces every API route shares: the bearer-token check and reading an upload within limits."""
+"""Pieces every API route shares: the v1 router with the bearer-token check, reading an upload within limits."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 import re
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from maskwatch.serve.errors import ApiError
@@ -125,16 +125,27 @@ async def read_upload(request: Request, limit: int) -> tuple[bytes, str]:
 UPLOAD_ERRORS = (400, 401, 413, 415, 422, 503)
 
 
+async def _filename_query(filename: FilenameQuery = None) -> None:
+    """`?filename=` of every upload endpoint, documented and checked here once (read_upload reads it)."""
+
+
 def upload_route(router, path: str, summary: str, response_model, what: str, responses: dict | None = None):
-    """`router.post` for an upload endpoint: its result model, its errors and its request body, documented."""
+    """`router.post` for an upload endpoint: its result model, its errors, its request body and its
+    `?filename=` query, documented."""
     from maskwatch.serve.routes.schemas import error_responses
 
     return router.post(
         path,
         summary=summary,
+        dependencies=[Depends(_filename_query)],
         response_model=response_model,
         # A record leaves out what it does not have (an image's face has no track_id), as every writer does.
         response_model_exclude_none=True,
         responses={**(responses or {}), **error_responses(*UPLOAD_ERRORS)},
         openapi_extra=upload_body_schema(what),
     )
+
+
+def v1_router() -> APIRouter:
+    """A router of REST API v1 (`/api/v1/...`): every route behind the bearer-token check."""
+    return APIRouter(prefix="/api/v1", tags=["api v1"], dependencies=[Depends(require_token)])

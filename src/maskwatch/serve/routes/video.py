@@ -12,22 +12,21 @@ import secrets
 import shutil
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Request
 from fastapi.responses import FileResponse
 
 from maskwatch.serve.errors import ApiError
 from maskwatch.serve.limits import require_video
 from maskwatch.serve.routes.common import (
-    FilenameQuery,
     get_runtime,
     read_upload,
-    require_token,
     upload_route,
+    v1_router,
 )
 from maskwatch.serve.routes.schemas import VideoResult, error_responses
 from maskwatch.serve.video_job import video_job
 
-router = APIRouter(prefix="/api/v1", tags=["api v1"], dependencies=[Depends(require_token)])
+router = v1_router()
 
 OUTPUTS = {"annotated.mp4": "video/mp4", "detections.jsonl": "application/x-ndjson"}
 
@@ -49,7 +48,7 @@ def _prune(results_dir: Path, keep: int) -> None:
     VideoResult,
     "video (MP4, MOV, WebM, MKV, AVI)",
 )
-async def video(request: Request, filename: FilenameQuery = None):
+async def video(request: Request):
     runtime = get_runtime(request)
     settings = runtime.settings
     runtime.require_pool()

@@ -97,12 +97,18 @@ function stem(name) {
   return name.replace(/\.[^.]+$/, "") || "upload";
 }
 
-async function uploadImage(file) {
+// One upload for both endpoints: the file as multipart "file", the token if any; a refusal
+// becomes an Error carrying the API's message.
+async function postFile(url, file) {
   const form = new FormData();
   form.append("file", file);
-  const response = await fetch("/api/v1/detect", { method: "POST", headers: authHeaders(), body: form });
+  const response = await fetch(url, { method: "POST", headers: authHeaders(), body: form });
   if (!response.ok) throw new Error(await refusal(response));
-  const result = await response.json();
+  return response.json();
+}
+
+async function uploadImage(file) {
+  const result = await postFile("/api/v1/detect", file);
   const bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
   // Drawn at the width it is shown at (device pixels), whatever the photo's size: a 400 px
   // photo fills the page, a 40 Mpx one is not drawn at 7000 px.
@@ -146,11 +152,7 @@ async function fetchBlob(url) {
 }
 
 async function uploadVideo(file) {
-  const form = new FormData();
-  form.append("file", file);
-  const response = await fetch("/api/v1/video", { method: "POST", headers: authHeaders(), body: form });
-  if (!response.ok) throw new Error(await refusal(response));
-  const result = await response.json();
+  const result = await postFile("/api/v1/video", file);
   const [mp4, jsonl] = await Promise.all([fetchBlob(result.video_url), fetchBlob(result.jsonl_url)]);
   resultVideo.src = keepUrl(mp4);
   resultVideo.hidden = false;

@@ -89,7 +89,7 @@ def bench_detectors(scenes, images, face_model: Path | None) -> None:
 
 
 def bench_stages(images) -> None:
-    from maskwatch.detect.outputs import FrameAnnotator
+    from maskwatch.annotate import FrameAnnotator
     from maskwatch.detect.pipeline import MaskDetector
 
     detector = MaskDetector(threads=2)

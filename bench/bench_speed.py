@@ -489,7 +489,8 @@ def bench_accuracy(scorers: dict[str, object], held_out: set[str], folder: Path)
 
 def bench_folder(folder: Path, limit: int) -> None:
     import maskwatch
-    from maskwatch.detect.outputs import FrameAnnotator, image_result, write_json
+    from maskwatch.annotate import FrameAnnotator
+    from maskwatch.detect.outputs import image_result, write_json
     from maskwatch.detect.pipeline import MaskDetector
     from maskwatch.images import load_image, save_image
 

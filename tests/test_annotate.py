@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from maskwatch.detect.outputs import FrameAnnotator
+from maskwatch.annotate import FrameAnnotator
 from maskwatch.detections import from_faces, with_classes
 
 LABELS = ["with_mask", "without_mask", "mask_weared_incorrect"]
@@ -79,7 +79,7 @@ def test_caption_size_follows_the_face_and_the_image():
     small_image = annotator.caption_scales(dets, 2000, 2000)
     assert small_image[0] == 0.0, "a 22 px face gets no caption"
     assert 0 < small_image[1] < small_image[2], "larger faces get larger captions"
-    from maskwatch.detect.annotate import _text_height
+    from maskwatch.annotate import _text_height
 
     assert _text_height(small_image[1]) * 1.25 <= 0.4 * 70 + 1
     # the same face in a smaller image never gets a larger caption than the image allows

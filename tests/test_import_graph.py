@@ -191,6 +191,9 @@ def test_the_graph_is_read():
     assert "maskwatch.images" in GRAPH["maskwatch.data.faces"]
     assert "maskwatch.detect.faces" in GRAPH["maskwatch.detect"]  # a lazy-export table
     assert "maskwatch.detect.cli" in GRAPH["maskwatch.cli"]  # the table of commands
+    # The annotator sits beside the detections type: video draws frames without reaching into detect/.
+    assert "maskwatch.annotate" in GRAPH["maskwatch.video.pipeline"]
+    assert not {m for m in GRAPH["maskwatch.video.pipeline"] if m.split(".")[:2] == ["maskwatch", "detect"]}
     known = {s for tower in TOWERS for s in tower} | {"base", "interface"}
     unknown = sorted(m for m in GRAPH if stage(m) not in known)
     assert not unknown, f"modules without a stage (add them to STAGE_OF): {unknown}"

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from defusedxml import ElementTree
 
-from maskwatch.detect.outputs import LABEL_COLORS
+from maskwatch.annotate import LABEL_COLORS
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [

@@ -4,10 +4,10 @@
 >>> results = detect("crowd.jpg", save_dir="out")         # = `maskwatch detect crowd.jpg --save-dir out`
 >>> detections = MaskDetector().process(rgb)              # sv.Detections for one RGB frame
 
-Modules: `faces` (FaceDetector, YuNet, yuface fallback), `model_cache` (find / download the
-YuNet file), `pipeline` (MaskDetector), `outputs`
-(annotated images, JSON/CSV/COCO), `evaluation` (evaluate-detection on VOC scenes), `api`
-(detect()), `cli`. Names are imported lazily so `maskwatch --help` stays fast.
+Modules: `faces` (FaceDetector, YuNet, yuface fallback), `multipass` (enlarged and tiled passes),
+`model_cache` (find / download the YuNet file), `pipeline` (MaskDetector), `outputs` (JSON/CSV/COCO,
+annotated file paths; the annotator is `maskwatch.annotate`), `evaluation` (evaluate-detection on
+VOC scenes), `api` (detect()), `cli`. Names are imported lazily so `maskwatch --help` stays fast.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ __getattr__, __all__ = lazy_exports(
         "maskwatch.detect.faces": ["FaceDetector", "YuNetDetector", "YuFaceDetector", "load_face_detector"],
         "maskwatch.detect.model_cache": ["resolve_face_model"],
         "maskwatch.detect.evaluation": ["evaluate_detection"],
-        "maskwatch.detect.outputs": ["FrameAnnotator"],
+        "maskwatch.annotate": ["FrameAnnotator"],
     },
 )
 

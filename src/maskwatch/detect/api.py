@@ -174,7 +174,7 @@ def detect(
         videos = ", ".join(str(p.value) for p in parsed_all if p.is_video)
         raise SourceError(f"{videos}: a video, camera or stream is processed on its own (one per call)")
     parsed = parsed_all[0]
-    from maskwatch.detect.annotate import LABEL_STYLES
+    from maskwatch.annotate import LABEL_STYLES
 
     if labels not in LABEL_STYLES:
         raise ConfigError(f"labels must be one of {', '.join(LABEL_STYLES)}, got {labels!r}")

@@ -64,8 +64,9 @@ def image_results(
     are written when the images are done. Images an earlier run finished (resume) are not
     processed again: their records are kept in the outputs, and not yielded.
     """
+    from maskwatch.annotate import FrameAnnotator
     from maskwatch.atomic import check_writable
-    from maskwatch.detect.outputs import FrameAnnotator, annotated_path, write_coco, write_csv
+    from maskwatch.detect.outputs import annotated_path, write_coco, write_csv
     from maskwatch.detect.prefetch import detect_ahead
     from maskwatch.detect.results_file import ResultsFile
     from maskwatch.detections import LABEL, rescaled

@@ -1,4 +1,6 @@
-"""What `maskwatch detect` leaves behind: annotated images and JSON / CSV / COCO result files.
+"""What `maskwatch detect` leaves behind: JSON / CSV / COCO result files and where annotated images go.
+
+(The annotator itself is `maskwatch.annotate`, beside the detections type it draws, shared with video.)
 
 One result per image, in the same shape the web API returns::
 
@@ -24,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import supervision as sv
 
+from maskwatch.annotate import LABEL_COLORS, FrameAnnotator, label_palette  # noqa: F401  (re-exported)
 from maskwatch.atomic import atomic_write_text
-from maskwatch.detect.annotate import LABEL_COLORS, FrameAnnotator, label_palette  # noqa: F401  (re-exported)
 from maskwatch.records import ImageRecord, coco_document, csv_columns, csv_rows, image_record
 
 

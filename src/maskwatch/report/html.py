@@ -7,7 +7,7 @@ from collections import Counter
 from html import escape
 from pathlib import Path
 
-from maskwatch.detect.annotate import LABEL_COLORS
+from maskwatch.annotate import LABEL_COLORS
 from maskwatch.report.results import INCORRECT, WITHOUT, Entry, Results
 
 _CSS = """

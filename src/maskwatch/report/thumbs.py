@@ -51,7 +51,7 @@ def _shrink(rgb: np.ndarray, side: int) -> tuple[np.ndarray, float]:
 
 
 def _draw(rgb: np.ndarray, entry: Entry, labels: list[str], to_rgb: float) -> str:
-    from maskwatch.detect.annotate import FrameAnnotator
+    from maskwatch.annotate import FrameAnnotator
 
     small, scale = _shrink(rgb, THUMB_SIDE)
     drawn = FrameAnnotator(labels, "none", summary=True).annotate(small, _detections(entry, labels, to_rgb * scale))

@@ -39,7 +39,7 @@ class Engine:
 
     def annotate(self, rgb: np.ndarray, detections) -> np.ndarray:
         if self._annotator is None:
-            from maskwatch.detect.outputs import FrameAnnotator
+            from maskwatch.annotate import FrameAnnotator
 
             self._annotator = FrameAnnotator(self.labels)
         return self._annotator.annotate(rgb, detections)

@@ -39,7 +39,7 @@ from collections.abc import Iterator
 import numpy as np
 import supervision as sv
 
-from maskwatch.detect.outputs import FrameAnnotator
+from maskwatch.annotate import FrameAnnotator
 from maskwatch.detections import LANDMARKS
 from maskwatch.errors import SourceError
 from maskwatch.video.detect_scale import DetectScale, shrink

@@ -6,6 +6,10 @@ image size allows, never below readable), so a 20 px face in a crowd gets a smal
 one as tall as the face. Faces too small for any readable caption keep their coloured box only.
 A summary bar along the bottom gives the counts per label and is the colour legend.
 `label_style`: "full" (`#track label 0.97`), "short" (`no mask`), "none" (boxes only).
+
+It sits beside the detections type it draws (`maskwatch.detections`, the runtime stage), so image
+detection, video, the server and the HTML report all import it from here and video never reaches
+back into detect/ for it.
 """
 
 from __future__ import annotations

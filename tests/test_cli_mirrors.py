@@ -45,12 +45,9 @@ def _commands():
 def _accepted(function) -> set[str]:
     """Parameter names of `function`; a **options catch-all counts only for the keys it documents
     (`function.__options__`: the fields of its settings models, `maskwatch.settings.options_of`, or
-    train's typed options)."""
-    names = set()
-    for name, parameter in inspect.signature(function).parameters.items():
-        if parameter.kind is not inspect.Parameter.VAR_KEYWORD:
-            names.add(name)
-    return names | set(getattr(function, "__options__", ()))
+    train's typed options), and under its own name for a `--set KEY=VALUE` option that fills it
+    (`maskwatch detect --set classify_every=2` is `detect(..., **video_options)`)."""
+    return set(inspect.signature(function).parameters) | set(getattr(function, "__options__", ()))
 
 
 def test_every_command_has_a_python_twin():

@@ -98,3 +98,42 @@ def test_detect_cli_options_come_from_the_detector_settings():
     assert params["conf"].help == DetectorSettings.model_fields["conf"].description
     with pytest.raises(ConfigError, match="nms: 0.0 is out of range"):  # nms > 0: the model refuses the bound
         DetectorSettings(nms=params["nms"].min)
+
+
+def test_set_key_value_is_checked_by_the_settings_model():
+    """`--set KEY=VALUE` (as yolo takes it) gets its type and range from the same model as the flags."""
+    from maskwatch.settings import overrides_for
+
+    assert overrides_for(VideoSettings, ["classify_every=2", "adaptive=false", "detect_size=null"]) == {
+        "classify_every": 2,
+        "adaptive": False,
+        "detect_size": None,
+    }
+    assert overrides_for(ServeSettings, {"keep_results": "4"}) == {"keep_results": 4}
+    assert overrides_for(VideoSettings, None) == {}
+    with pytest.raises(ConfigError, match=r"classify_every: 0 is out of range \(allowed >= 1\)"):
+        overrides_for(VideoSettings, ["classify_every=0"])
+    with pytest.raises(ConfigError, match="nope: unknown setting .*classify_every"):
+        overrides_for(VideoSettings, ["nope=1"])
+    with pytest.raises(ConfigError, match="expected KEY=VALUE"):
+        overrides_for(VideoSettings, ["classify_every"])
+
+
+def test_cli_set_reaches_the_python_twin(tmp_path, data_dir):
+    """`maskwatch detect IMAGE --set classify_every=2` is detect(IMAGE, classify_every=2): a video option on
+    an image is refused by detect() itself; `maskwatch serve --set` is serve(overrides=...), checked
+    before anything starts."""
+    from typer.testing import CliRunner
+
+    from maskwatch.cli import app
+    from maskwatch.serve.run import serve
+
+    image = next((data_dir / "voc3" / "images").iterdir())
+    runner = CliRunner()
+    refused = runner.invoke(app, ["detect", str(image), "-q", "--set", "classify_every=2"])
+    assert isinstance(refused.exception, ConfigError)
+    assert "['classify_every'] only apply to video" in str(refused.exception)
+    unknown = runner.invoke(app, ["detect", str(image), "-q", "--set", "nope=1"])
+    assert isinstance(unknown.exception, ConfigError) and "nope: unknown setting" in str(unknown.exception)
+    with pytest.raises(ConfigError, match="keep_results: -1 is out of range"):
+        serve(port=0, overrides=["keep_results=-1"])

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -93,6 +93,37 @@ def options_of(*models: type[BaseModel]) -> Callable[[_F], _F]:
         return function
 
     return mark
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """`"train.epochs=3"` -> `("train.epochs", 3)`: one `--set KEY=VALUE`, as `yolo` takes them.
+
+    The value is parsed as YAML, so `3`, `1e-4`, `true`, `null`, `[a, b]` get their types."""
+    import yaml
+
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"override {text!r}: expected KEY=VALUE, e.g. train.epochs=3")
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else None
+    except yaml.YAMLError:
+        parsed = value
+    return key.strip(), parsed
+
+
+def overrides_for(model: type[BaseModel], overrides: Mapping[str, Any] | Iterable[str] | None) -> dict[str, Any]:
+    """`--set KEY=VALUE` pairs (or a mapping) for the fields of a settings model: {key: checked value}.
+
+    For the settings a command has no flag of its own for (`maskwatch detect clip.mp4 --set
+    classify_every=2`, `maskwatch serve --set keep_results=4`). A key the model does not have is a
+    ConfigError listing the keys there are; a bad value one naming the key and its allowed range.
+    """
+    pairs = dict(overrides.items() if isinstance(overrides, Mapping) else map(parse_override, overrides or ()))
+    unknown = sorted(set(pairs) - set(model.model_fields))
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: unknown setting (known: {', '.join(model.model_fields)})")
+    checked = model(**pairs)
+    return {key: getattr(checked, key) for key in pairs}
 
 
 def _model_at(model: type[BaseModel], loc: tuple) -> tuple[type[BaseModel], FieldInfo | None]:

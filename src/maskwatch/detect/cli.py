@@ -11,7 +11,8 @@ import typer
 
 from maskwatch.detect.printed import MAX_ROWS
 from maskwatch.detect.settings import DEFAULT_NMS, DEFAULT_SCORE, DEFAULT_TILES, DEFAULT_UPSCALE, DetectorSettings
-from maskwatch.settings import option
+from maskwatch.settings import option, overrides_for
+from maskwatch.video.settings import VideoSettings
 
 
 class LabelStyle(StrEnum):
@@ -105,6 +106,14 @@ def detect_command(
     save_parquet: Annotated[
         Path | None, typer.Option("--save-parquet", help="Ray engine: Parquet folder, one row per face (resumable).")
     ] = None,
+    video_options: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="KEY=VALUE",
+            help=f"Video setting (repeat), checked by VideoSettings: {', '.join(VideoSettings.model_fields)}.",
+        ),
+    ] = None,
 ) -> None:
     """Find every face in SOURCE and label it with_mask / without_mask / mask_weared_incorrect."""
     from maskwatch.detect.api import detect
@@ -144,6 +153,7 @@ def detect_command(
         address=address,
         save_parquet=save_parquet,
         stream=engine == "ray",  # the Ray engine's results are read back only as far as they are shown
+        **overrides_for(VideoSettings, video_options),
     )
     if engine == "ray":
         _ray_summary(results, verbose)

@@ -53,6 +53,15 @@ def serve_command(
     ] = None,
     max_video_frames: Annotated[int, typer.Option(min=1, help="Most frames processed per video.")] = 1800,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="KEY=VALUE",
+            help="Any other server setting (repeat), checked by ServeSettings: keep_results, max_bad_frames, "
+            "model_threads, max_video_work_seconds, results_dir, ... (also MASKWATCH_<KEY>).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the web page (live webcam + upload) and the REST API; OpenAPI docs at /docs."""
     from maskwatch.serve.run import serve
@@ -73,5 +82,6 @@ def serve_command(
         max_pixels_in_flight=max_pixels_in_flight,
         max_video_frames=max_video_frames,
         log_level=log_level,
+        overrides=overrides,
     ):
         raise typer.Exit(0)  # stopped on purpose: no KeyboardInterrupt traceback

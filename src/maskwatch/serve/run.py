@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from maskwatch.settings import overrides_for
 
 
 def serve(
@@ -22,18 +26,21 @@ def serve(
     max_pixels_in_flight: int | None = None,
     max_video_frames: int = 1800,
     log_level: str = "info",
+    overrides: Mapping[str, Any] | Iterable[str] | None = None,
 ) -> bool:
     """Serve the web page (live webcam + upload) and the REST API until SIGINT/SIGTERM; OpenAPI docs at /docs.
 
     The Python twin of `maskwatch serve` (same arguments; sizes in MB as on the command line, every
-    other setting of ServeSettings from MASKWATCH_* variables). Returns True when a signal stopped it.
+    other setting of ServeSettings from MASKWATCH_* variables or `overrides`: `{"keep_results": 4}`
+    or `["keep_results=4"]`, the CLI's `--set`, which win over both). Returns True when a signal
+    stopped it.
     """
     import uvicorn
 
     from maskwatch.serve.app import create_app, install_log_redaction
     from maskwatch.serve.settings import MB, ServeSettings, parse_origins
 
-    settings = ServeSettings.from_env(
+    given = dict(
         model=str(model) if model else None,
         token=token or None,
         cors_origins=parse_origins(cors) if cors else None,
@@ -47,6 +54,7 @@ def serve(
         max_pixels_in_flight=max(max_pixels_in_flight or max_pixels, max_pixels),
         max_video_frames=max_video_frames,
     )
+    settings = ServeSettings.from_env(**{**given, **overrides_for(ServeSettings, overrides)})
     app = create_app(settings)
     auth = "token required" if settings.auth_required else "no token (open)"
     print(f"maskwatch serve: http://{host}:{port}/  ({settings.workers} worker(s), {auth})")

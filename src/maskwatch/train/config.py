@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from maskwatch.errors import ConfigError
-from maskwatch.settings import allowed, config_error
+from maskwatch.settings import allowed, config_error, parse_override
 
 
 def _opt(default: Any, help: str, range: tuple[float, float] | None = None) -> Any:
@@ -216,18 +216,6 @@ def _nulls(value: Any) -> Any:
     if isinstance(value, str) and value.strip().lower() in ("none", "null"):
         return None
     return value
-
-
-def parse_override(text: str) -> tuple[str, Any]:
-    """`"train.epochs=3"` -> `("train.epochs", 3)`."""
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip():
-        raise ConfigError(f"override {text!r}: expected KEY=VALUE, e.g. train.epochs=3")
-    try:
-        parsed = yaml.safe_load(value) if value.strip() else None
-    except yaml.YAMLError:
-        parsed = value
-    return key.strip(), parsed
 
 
 def apply_overrides(raw: Mapping, overrides: OverridesLike) -> dict:

@@ -49,12 +49,21 @@ from maskwatch.video.jsonl import JsonLines
 from maskwatch.video.labelling import TrackLabeller
 from maskwatch.video.results import FrameResult
 from maskwatch.video.scene import CUT_THRESHOLD
-from maskwatch.video.schedule import EVERY, MIN_CONFIDENCE, ClassifySchedule
-from maskwatch.video.settings import DETECT_SIZE, OPENCV_THREADS, QUEUE_SIZE, VideoSettings
+from maskwatch.video.schedule import ClassifySchedule
+from maskwatch.video.settings import (
+    ALPHA,
+    DETECT_SIZE,
+    EVERY,
+    MARGIN,
+    MIN_CONFIDENCE,
+    OPENCV_THREADS,
+    PATIENCE,
+    QUEUE_SIZE,
+    VideoSettings,
+)
 from maskwatch.video.sources import open_source
 from maskwatch.video.threads import ThreadedRun
 from maskwatch.video.timings import Timings
-from maskwatch.video.tracking import ALPHA, MARGIN, PATIENCE
 from maskwatch.video.writer import VideoWriter
 
 #: A confidently labelled track is classified again after this many frames; between, its smoothed

@@ -24,11 +24,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from maskwatch.errors import ConfigError
+from maskwatch.video.settings import EVERY, MIN_CONFIDENCE
 
-#: A confident track is classified again after this many frames (a third of a second at 30 fps).
-EVERY = 10
-#: Below this top probability a result is "unsure" and the face is classified again after RETRY frames.
-MIN_CONFIDENCE = 0.8
+#: An unsure result (top probability below MIN_CONFIDENCE) is classified again after RETRY frames.
 RETRY = 3
 
 

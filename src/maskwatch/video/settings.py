@@ -1,13 +1,23 @@
 """The video pipeline's settings, one typed model: `VideoPipeline(**settings)` and the
-`maskwatch.detect()` / `maskwatch detect` video options carry the same names and ranges."""
+`maskwatch.detect()` / `maskwatch detect` video options carry the same names and ranges.
+
+The defaults live here, not in the modules that use them, so the command line can list and check
+these settings without importing the tracker (supervision) at start-up."""
 
 from __future__ import annotations
 
 from pydantic import Field
 
 from maskwatch.settings import Settings
-from maskwatch.video.schedule import EVERY, MIN_CONFIDENCE
-from maskwatch.video.tracking import ALPHA, MARGIN, PATIENCE
+
+#: A confident track is classified again after this many frames (a third of a second at 30 fps).
+EVERY = 10
+#: Below this top probability a result is "unsure" and the face is classified again soon (schedule.RETRY).
+MIN_CONFIDENCE = 0.8
+#: Smoother defaults: EMA weight of a new measurement, lead needed to switch, updates in a row.
+ALPHA = 0.3
+MARGIN = 0.15
+PATIENCE = 2
 
 #: Faces are detected on frames at most this long side (px): YuNet's cost grows with pixels
 #: (~12 ms at 640x480, ~65 ms at 1280x960 on one core) and faces in video are rarely tiny.

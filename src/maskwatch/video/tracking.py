@@ -21,6 +21,7 @@ import supervision as sv
 
 from maskwatch.detections import FACE_SCORE
 from maskwatch.errors import ConfigError
+from maskwatch.video.settings import ALPHA, MARGIN, PATIENCE
 
 #: Tracker defaults, tuned on voc3 clips (tests/test_video_pipeline.py, bench/bench_video.py).
 LOST_SECONDS = 1.0
@@ -28,10 +29,6 @@ ACTIVATION = 0.6
 HIGH_SCORE = 0.7
 MIN_IOU = 0.1
 MIN_FRAMES = 2
-#: Smoother defaults: EMA weight of a new measurement, lead needed to switch, updates in a row.
-ALPHA = 0.3
-MARGIN = 0.15
-PATIENCE = 2
 
 _INDEX = "_mw_index"
 

@@ -5,7 +5,7 @@
 >>> report["summary"]["people"], report["summary"]["without_mask"]
 
 `source` is a video file, a camera index (0, or "0") or a URL (rtsp://, http://, ...). For frame by
-frame control use `iter_video` (a generator of `FrameResult`) or `VideoPipeline` directly.
+frame control use `iter_video` (a stream of `FrameResult`: `process_video(stream=True)`) or `VideoPipeline`.
 
 Modules: `sources` (what a source means: `Source.parse`, once, for images and video alike), the
 decoders `decode` (files and streams, PyAV) and `camera` (OpenCV), `frames` (Frame, FrameSource and

@@ -64,3 +64,34 @@ def test_every_option_is_a_parameter_of_the_twin(command):
     assert not missing, f"`maskwatch {command}` options that {MIRRORS[command]} does not take: {missing}"
     stale = [o for (c, o) in TERMINAL_ONLY if c == command and o not in options]
     assert not stale, f"TERMINAL_ONLY names options `maskwatch {command}` no longer has: {stale}"
+
+
+def _field_bounds(model, name: str) -> tuple:
+    from maskwatch.settings import bounds
+
+    low, high, _, _ = bounds(model.model_fields[name])
+    return low, high
+
+
+def _ranged_options():
+    from maskwatch.detect.settings import DetectorSettings
+    from maskwatch.serve.settings import ServeSettings
+    from maskwatch.train.config import Config
+    from maskwatch.train.rundir import OPTION_KEYS
+
+    detector = ["conf", "nms", "upscale", "tiles", "min_face"]
+    serve = ["workers", "queue", "max_wait", "max_video_seconds", "max_pixels", "max_pixels_in_flight", "max_video_frames"]
+    for command in ("detect", "evaluate-detection"):
+        yield from ((command, name, _field_bounds(DetectorSettings, name)) for name in detector)
+    yield from (("serve", name, _field_bounds(ServeSettings, name)) for name in serve)
+    for name in ("epochs", "finetune_epochs", "batch_size", "lr", "finetune_lr", "input_size", "sample_per_class"):
+        section, key = OPTION_KEYS[name].split(".")
+        yield "train", name, _field_bounds(Config.model_fields[section].annotation, key)
+
+
+@pytest.mark.parametrize(("command", "name", "expected"), list(_ranged_options()))
+def test_option_ranges_come_from_the_settings_models(command, name, expected):
+    """A flag's range is its settings field's range (the command line refuses what the model would)."""
+    param = next(p for p in _commands()[command].params if p.name == name)
+    assert (param.min, param.max) == expected
+    assert expected != (None, None)

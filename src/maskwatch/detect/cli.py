@@ -196,10 +196,9 @@ def evaluate_detection_command(
     face_model: FaceModelOpt = None,
     conf: ConfOpt = DEFAULT_SCORE,
     nms: NmsOpt = DEFAULT_NMS,
-    upscale: Annotated[
-        float, typer.Option("--upscale", min=1.0, help="Enlarge small images up to this factor.")
-    ] = DEFAULT_UPSCALE,
+    upscale: Annotated[float, typer.Option("--upscale", **option(DetectorSettings, "upscale"))] = DEFAULT_UPSCALE,
     tiles: TilesOpt = DEFAULT_TILES,
+    min_face: MinFaceOpt = 0.0,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Evaluate the first N scenes only.")] = None,
     save_json: Annotated[Path | None, typer.Option("--save-json", help="Write the report as JSON.")] = None,
     verbose: Annotated[
@@ -222,6 +221,7 @@ def evaluate_detection_command(
         nms=nms,
         upscale=upscale,
         tiles=tiles,
+        min_face=min_face,
     )
     typer.echo(json.dumps(report, indent=2))
     from maskwatch.exit_codes import finish

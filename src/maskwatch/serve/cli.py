@@ -1,4 +1,7 @@
-"""`maskwatch serve`: run the web app + REST API with uvicorn (mirrors `create_app(ServeSettings(...))`)."""
+"""`maskwatch serve`: run the web app + REST API with uvicorn (mirrors `maskwatch.serve.run.serve`).
+
+The limits' ranges come from ServeSettings (`settings.option`), the model the server checks them with;
+any other setting is `--set KEY=VALUE`."""
 
 from __future__ import annotations
 
@@ -6,6 +9,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from maskwatch.serve.settings import ServeSettings
+from maskwatch.settings import option
 
 
 def serve_command(
@@ -26,14 +32,24 @@ def serve_command(
             help="Browser origin allowed to call the API (repeat, or comma-separated), e.g. https://a.example."
         ),
     ] = None,
-    workers: Annotated[int, typer.Option(min=1, help="Inference worker threads (each loads its own models).")] = 2,
+    workers: Annotated[
+        int,
+        typer.Option(**option(ServeSettings, "workers", help="Inference worker threads (each loads its own models).")),
+    ] = 2,
     queue: Annotated[
-        int, typer.Option(min=0, help="Requests that may wait for a worker; beyond: 503 + Retry-After.")
+        int,
+        typer.Option(
+            **option(ServeSettings, "queue", help="Requests that may wait for a worker; beyond: 503 + Retry-After.")
+        ),
     ] = 32,
     max_wait: Annotated[
         float,
         typer.Option(
-            min=0.1, help="Longest wait for a worker, in seconds; a request expected to wait longer gets 503."
+            **option(
+                ServeSettings,
+                "max_wait",
+                help="Longest wait for a worker, in seconds; a request expected to wait longer gets 503.",
+            )
         ),
     ] = 5.0,
     model: Annotated[
@@ -41,17 +57,29 @@ def serve_command(
     ] = None,
     max_upload_mb: Annotated[float, typer.Option(help="Largest image upload / live frame, in MB.")] = 10.0,
     max_video_mb: Annotated[float, typer.Option(help="Largest video upload, in MB.")] = 50.0,
-    max_video_seconds: Annotated[float, typer.Option(help="Longest video processed, in seconds.")] = 30.0,
+    max_video_seconds: Annotated[
+        float, typer.Option(**option(ServeSettings, "max_video_seconds", help="Longest video processed, in seconds."))
+    ] = 30.0,
     max_pixels: Annotated[
-        int, typer.Option(help="Largest image, width x height (decompression-bomb guard).")
+        int,
+        typer.Option(
+            **option(ServeSettings, "max_pixels", help="Largest image, width x height (decompression-bomb guard).")
+        ),
     ] = 40_000_000,
     max_pixels_in_flight: Annotated[
         int | None,
         typer.Option(
-            help="Decoded pixels of all images processed at once (default: --max-pixels).", show_default=False
+            **option(
+                ServeSettings,
+                "max_pixels_in_flight",
+                help="Decoded pixels of all images processed at once (default: --max-pixels).",
+                show_default=False,
+            )
         ),
     ] = None,
-    max_video_frames: Annotated[int, typer.Option(min=1, help="Most frames processed per video.")] = 1800,
+    max_video_frames: Annotated[
+        int, typer.Option(**option(ServeSettings, "max_video_frames", help="Most frames processed per video."))
+    ] = 1800,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
     overrides: Annotated[
         list[str] | None,

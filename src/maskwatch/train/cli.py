@@ -7,22 +7,37 @@ from typing import Annotated
 
 import typer
 
+from maskwatch.settings import option
+from maskwatch.train.config import Config
+from maskwatch.train.rundir import OPTION_KEYS
+
+
+def _key(name: str) -> dict:
+    """A typed option's help and range from the config key it sets (OPTION_KEYS), so `--epochs 0`
+    is refused by the command line exactly as `train.epochs: 0` in the YAML would be."""
+    section, field = OPTION_KEYS[name].split(".")
+    out = option(Config.model_fields[section].annotation, field)
+    return {**out, "help": f"{out.get('help', '')} ({OPTION_KEYS[name]})"}
+
 
 def train_command(
     config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML config; with --resume optional")] = None,
     name: Annotated[str | None, typer.Option("--name", "-n", help="run folder under run.root (default: time)")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="continue run NAME from its last checkpoint")] = False,
-    overrides: Annotated[list[str] | None, typer.Option("--set", "-s", help="KEY=VALUE, e.g. train.epochs=3")] = None,
-    epochs: Annotated[int | None, typer.Option(help="phase 1 epochs (train.epochs)")] = None,
-    finetune_epochs: Annotated[int | None, typer.Option(help="phase 2 epochs (finetune.epochs)")] = None,
-    batch_size: Annotated[int | None, typer.Option(help="train.batch_size")] = None,
-    lr: Annotated[float | None, typer.Option(help="phase 1 learning rate (train.lr)")] = None,
-    finetune_lr: Annotated[float | None, typer.Option(help="phase 2 learning rate (finetune.lr)")] = None,
-    model: Annotated[str | None, typer.Option(help="backbone (model.name)")] = None,
-    input_size: Annotated[int | None, typer.Option(help="square input size (model.input_size)")] = None,
-    sample_per_class: Annotated[int | None, typer.Option(help="cap per class (data.sample_per_class)")] = None,
-    root: Annotated[Path | None, typer.Option(help="folder holding run folders (run.root)")] = None,
-    evaluate: Annotated[bool | None, typer.Option("--evaluate/--no-evaluate", help="evaluate at the end")] = None,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option("--set", "-s", metavar="KEY=VALUE", help="any config key, e.g. train.epochs=3 (see --keys)"),
+    ] = None,
+    epochs: Annotated[int | None, typer.Option(**_key("epochs"))] = None,
+    finetune_epochs: Annotated[int | None, typer.Option(**_key("finetune_epochs"))] = None,
+    batch_size: Annotated[int | None, typer.Option(**_key("batch_size"))] = None,
+    lr: Annotated[float | None, typer.Option(**_key("lr"))] = None,
+    finetune_lr: Annotated[float | None, typer.Option(**_key("finetune_lr"))] = None,
+    model: Annotated[str | None, typer.Option(**_key("model"))] = None,
+    input_size: Annotated[int | None, typer.Option(**_key("input_size"))] = None,
+    sample_per_class: Annotated[int | None, typer.Option(**_key("sample_per_class"))] = None,
+    root: Annotated[Path | None, typer.Option(**_key("root"))] = None,
+    evaluate: Annotated[bool | None, typer.Option("--evaluate/--no-evaluate", **_key("evaluate"))] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="progress bars")] = True,
     keys: Annotated[bool, typer.Option("--keys", help="list every config key, default and range; exit")] = False,
 ) -> None:

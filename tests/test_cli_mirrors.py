@@ -80,7 +80,15 @@ def _ranged_options():
     from maskwatch.train.rundir import OPTION_KEYS
 
     detector = ["conf", "nms", "upscale", "tiles", "min_face"]
-    serve = ["workers", "queue", "max_wait", "max_video_seconds", "max_pixels", "max_pixels_in_flight", "max_video_frames"]
+    serve = [
+        "workers",
+        "queue",
+        "max_wait",
+        "max_video_seconds",
+        "max_video_frames",
+        "max_pixels",
+        "max_pixels_in_flight",
+    ]
     for command in ("detect", "evaluate-detection"):
         yield from ((command, name, _field_bounds(DetectorSettings, name)) for name in detector)
     yield from (("serve", name, _field_bounds(ServeSettings, name)) for name in serve)

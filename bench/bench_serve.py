@@ -10,8 +10,10 @@ Starts the real server (`python -m maskwatch serve`) on 127.0.0.1 in a subproces
    server RSS is sampled every 20 ms: warm before, peak during, settled after;
 4. overload: 16 clients (4x the nominal ones) that retry as clients do: on 503 they sleep the
    Retry-After the server sent (plus up to 10 % jitter) and send again (`--overload-retry
-   immediate`: at once, as naive retry loops do). Goodput (200/s) is compared with the nominal
-   phase's; latency is that of the admitted request (p50/p99) and of the whole exchange;
+   immediate`: at once, as naive retry loops do). Goodput (200/s) is compared with that of the
+   nominal clients measured in rounds alternating with it (4, 16, 16, 4 clients, ...), so both
+   see the same server state and the same load from the rest of the machine; latency is that of
+   the admitted request (p50/p99) and of the whole exchange;
 5. live: one WebSocket client streams 640x480 JPEG frames with backpressure (frames/s).
 
     python bench/bench_serve.py --clients 4 --requests 300 --workers 2
@@ -55,6 +57,12 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, all threads) a process has used, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
@@ -90,6 +98,7 @@ def load_phase(
     requests: int,
     seconds: float,
     retry: str | None = None,
+    server_pid: int | None = None,
 ) -> dict:
     """`clients` threads share a budget of `requests` answered POSTs (and a time limit).
 
@@ -107,13 +116,12 @@ def load_phase(
     def client(seed: int) -> None:
         rng = random.Random(seed)
         with httpx.Client(base_url=base, timeout=120) as http:
-            k = seed
             while time.monotonic() < stop_at:
-                with lock:
-                    if next(budget, None) is None:
-                        return
-                name, data = images[k % len(images)]
-                k += clients
+                with lock:  # request n sends image n: the same mix of images whatever the client count
+                    n = next(budget, None)
+                if n is None:
+                    return
+                name, data = images[n % len(images)]
                 first = time.perf_counter()
                 while True:
                     t0 = time.perf_counter()
@@ -136,6 +144,8 @@ def load_phase(
                     if retry == "after":
                         time.sleep(wait * (1 + 0.1 * rng.random()))
 
+    cpu_before = cpu_seconds(server_pid) if server_pid else 0.0
+    client_before = cpu_seconds(os.getpid())
     started = time.perf_counter()
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for t in threads:
@@ -145,12 +155,32 @@ def load_phase(
     wall = time.perf_counter() - started
     done = sum(statuses.values())
     return {
+        "server_cpu": (cpu_seconds(server_pid) - cpu_before) if server_pid else float("nan"),
+        "client_cpu": cpu_seconds(os.getpid()) - client_before,
         "wall": wall,
         "done": done,
         "ok": statuses.get(200, 0),
         "statuses": statuses,
         "latencies": latencies,
         "exchanges": exchanges,
+    }
+
+
+def merge_rounds(rounds: list[dict]) -> dict:
+    """Several load_phase results as one (walls and counts summed, latencies pooled)."""
+    statuses: dict[int | str, int] = {}
+    for r in rounds:
+        for key, value in r["statuses"].items():
+            statuses[key] = statuses.get(key, 0) + value
+    return {
+        "wall": sum(r["wall"] for r in rounds),
+        "done": sum(r["done"] for r in rounds),
+        "ok": sum(r["ok"] for r in rounds),
+        "server_cpu": sum(r.get("server_cpu", float("nan")) for r in rounds),
+        "client_cpu": sum(r.get("client_cpu", float("nan")) for r in rounds),
+        "statuses": statuses,
+        "latencies": [x for r in rounds for x in r["latencies"]],
+        "exchanges": [x for r in rounds for x in r["exchanges"]],
     }
 
 
@@ -285,7 +315,10 @@ def main() -> None:
     parser.add_argument("--hostile-clients", type=int, default=4, help="concurrent 39.7 Mpx uploaders")
     parser.add_argument("--hostile-requests", type=int, default=2, help="39.7 Mpx uploads per hostile client")
     parser.add_argument("--overload-clients", type=int, default=16)
-    parser.add_argument("--overload-requests", type=int, default=300)
+    parser.add_argument("--overload-requests", type=int, default=300, help="per overload (and comparison) round")
+    parser.add_argument(
+        "--overload-rounds", type=int, default=2, help="pairs of rounds: nominal, overload, overload, nominal"
+    )
     parser.add_argument(
         "--overload-retry",
         choices=("after", "immediate"),
@@ -314,13 +347,7 @@ def main() -> None:
         for i in range(args.rounds):
             rounds.append(load_phase(base, images, args.clients, args.requests // args.rounds, args.seconds))
             rss[f"after load round {i + 1}"] = rss_mb(server.pid)
-        nominal = {
-            "wall": sum(r["wall"] for r in rounds),
-            "done": sum(r["done"] for r in rounds),
-            "ok": sum(r["ok"] for r in rounds),
-            "statuses": {k: sum(r["statuses"].get(k, 0) for r in rounds) for r in rounds for k in r["statuses"]},
-            "latencies": [x for r in rounds for x in r["latencies"]],
-        }
+        nominal = merge_rounds(rounds)
         bad = bad_phase(base, args.bad)
         rss["after bad"] = rss_mb(server.pid)
         rss["before hostile"] = rss_mb(server.pid)
@@ -329,10 +356,23 @@ def main() -> None:
         load_phase(base, images, 1, 6, 60)  # ordinary traffic again
         time.sleep(2)
         rss["after hostile"] = rss_mb(server.pid)
+        over_rounds, base_rounds = [], []
         with RssSampler(server.pid) as over_rss:
-            over = load_phase(
-                base, images, args.overload_clients, args.overload_requests, args.seconds, retry=args.overload_retry
-            )
+            for i in range(2 * args.overload_rounds):
+                # A B B A ...: a drift of the machine's load over the phase falls on both alike.
+                overload_turn = i % 4 in (1, 2)
+                clients = args.overload_clients if overload_turn else args.clients
+                result = load_phase(
+                    base,
+                    images,
+                    clients,
+                    args.overload_requests,
+                    args.seconds,
+                    retry=args.overload_retry,
+                    server_pid=server.pid,
+                )
+                (over_rounds if overload_turn else base_rounds).append(result)
+        over, compared = merge_rounds(over_rounds), merge_rounds(base_rounds)
         rss["peak during overload"] = over_rss.peak
         rss["after overload"] = rss_mb(server.pid)
         live = live_phase(port, live_frame(images), args.live_frames)
@@ -347,8 +387,9 @@ def main() -> None:
 
     lat = nominal["latencies"]
     errors = nominal["done"] - nominal["ok"]
-    nominal_goodput = nominal["ok"] / nominal["wall"]
+    compared_goodput = compared["ok"] / compared["wall"]
     over_goodput = over["ok"] / over["wall"]
+    ratios = [(o["ok"] / o["wall"]) / (b["ok"] / b["wall"]) for o, b in zip(over_rounds, base_rounds, strict=True)]
     over_503 = over["statuses"].get(503, 0)
     print(f"\nmaskwatch serve benchmark  (cpu cores: {os.cpu_count()}, server workers: {args.workers}, queue: {queue})")
     print(f"{'phase':<30} {'value':>12}")
@@ -369,8 +410,16 @@ def main() -> None:
         ("hostile wall s", f"{hostile['wall']:.1f}"),
         ("overload clients", f"{args.overload_clients} (retry: {args.overload_retry})"),
         ("overload 200", f"{over['ok']}"),
+        (f"alternating {args.clients} clients /s", f"{compared_goodput:.2f}"),
         ("overload goodput /s", f"{over_goodput:.2f}"),
-        ("goodput overload/nominal", f"{over_goodput / nominal_goodput:.2f}"),
+        ("goodput overload/nominal", f"{over_goodput / compared_goodput:.2f}"),
+        ("  per round pair", " ".join(f"{r:.2f}" for r in ratios)),
+        (f"server CPU ms/answer {args.clients} cl", f"{compared['server_cpu'] / max(1, compared['ok']) * 1000:.0f}"),
+        (f"server CPU ms/answer {args.overload_clients} cl", f"{over['server_cpu'] / max(1, over['ok']) * 1000:.0f}"),
+        (f"server CPU use {args.clients} cl", f"{compared['server_cpu'] / compared['wall']:.2f} cores"),
+        (f"server CPU use {args.overload_clients} cl", f"{over['server_cpu'] / over['wall']:.2f} cores"),
+        (f"client CPU ms/answer {args.clients} cl", f"{compared['client_cpu'] / max(1, compared['ok']) * 1000:.0f}"),
+        (f"client CPU ms/answer {args.overload_clients} cl", f"{over['client_cpu'] / max(1, over['ok']) * 1000:.0f}"),
         ("overload admitted p50 ms", f"{percentile(over['latencies'], 50) * 1000:.0f}"),
         ("overload admitted p99 ms", f"{percentile(over['latencies'], 99) * 1000:.0f}"),
         ("overload exchange p99 ms", f"{percentile(over['exchanges'], 99) * 1000:.0f}"),

@@ -257,7 +257,7 @@ DESCRIPTIONS = {
     "video-before": "maskwatch video, settings before the fast path: classify every 3rd frame, full-size detection",
     "schedule": "+ classification schedule (new / unsure / disagreeing / every 10th frame), accurate model",
     "schedule+scale": "+ detector resolution per stream (detect_scale.py), accurate model",
-    "+coast": "+ steady scenes detected every third frame, tracks coasted between (coasting.py), accurate model",
+    "+coast": "+ steady scenes detected every fourth frame, tracks coasted between (coasting.py), accurate model",
     "fast": "maskwatch video fast path: schedule + per-stream resolution + the fast model",
     "image-default": "maskwatch image default (upscale 2x, accurate model)",
     "+coast (steady)": "accuracy: +coast as a video sees a steady scene (4th frame of a still stream)",

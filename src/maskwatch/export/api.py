@@ -25,7 +25,7 @@ def export(
     name: str | None = None,
     data: str | os.PathLike | None = None,
     labels: str | Sequence[str] | None = None,
-    calibration: int = 200,
+    calibration: int = 400,
 ) -> Exported:
     """Export to .keras / TFLite (float32, float16, int8) / ONNX, each with its .json; {format: file}.
 

@@ -29,7 +29,7 @@ def export_command(
     ] = None,
     calibration: Annotated[
         int, typer.Option("--calibration", min=1, max=5000, help="Calibration crops for int8.")
-    ] = 200,
+    ] = 400,
 ) -> None:
     """Export a trained classifier to .keras / TFLite (float32, float16, int8) / ONNX, each with its .json.
 

@@ -186,7 +186,7 @@ def export_run(
     *,
     name: str | None = None,
     data: str | os.PathLike | None = None,
-    calibration_samples: int = 200,
+    calibration_samples: int = 400,
     verify: bool = True,
 ) -> Exported:
     """Export a training run's best checkpoint (`maskwatch export RUN_DIR`).

@@ -24,8 +24,8 @@ from maskwatch.errors import MaskwatchError
 
 PRECISIONS = ("float32", "float16", "int8")
 
-#: Calibration samples used for int8 (more adds time, barely changes the ranges).
-MAX_CALIBRATION = 200
+#: Calibration samples used for int8 at most (more adds time, barely changes the ranges).
+MAX_CALIBRATION = 1000
 
 
 def _calibration(representative: np.ndarray) -> Iterator[list[np.ndarray]]:

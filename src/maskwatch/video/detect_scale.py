@@ -13,11 +13,11 @@ faces are 120 px wide wastes most of its detector time at full resolution; a far
   without any face the stream is watched at `empty_scale` (people appear large at a door);
 * scales are quantised to eighths (YuNet re-plans its input on every size change) and the long
   side never goes below `min_side`;
-* a steady scene is detected on every third frame only (`coast=True`, `coast_frames`,
+* a steady scene is detected on every fourth frame only (`coast=True`, `coast_frames`,
   `detect_on`): when the last two detections found about the same number of faces (and some),
   the next `coast_frames` frames skip the detector and the pipeline carries the tracks on at
   their velocity (coasting.Coaster). Any change - a face more or less - brings detection back on
-  every frame, and probe frames are always detected, so a steady crowd costs a third.
+  every frame, and probe frames are always detected, so a steady crowd costs about a quarter.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from maskwatch.errors import ConfigError
+from maskwatch.video.settings import COAST_FRAMES
 
 #: The smallest face the shrunk frame must still show at this size (px, shorter box side). Masked
 #: faces score lower with YuNet, and lower still when small: on the held-out voc3 scenes (as
@@ -37,10 +38,6 @@ MIN_FACE = 32.0
 PROBE_EVERY = 30
 EMPTY_SCALE = 0.5
 MIN_SIDE = 240
-#: Frames a steady scene skips between two detections: 2 = detection at 10 frames/s on a 30 fps
-#: stream. On the bench clips (bench/bench_speed.py, CPU ms per frame, face recall per frame):
-#: 5 faces 7.2 -> 5.1 ms, recall 0.830 -> 0.836; 15 faces 10.3 -> 8.1 ms, 0.749 -> 0.746.
-COAST_FRAMES = 2
 _STEP = 8
 
 

@@ -52,6 +52,7 @@ from maskwatch.video.scene import CUT_THRESHOLD
 from maskwatch.video.schedule import ClassifySchedule
 from maskwatch.video.settings import (
     ALPHA,
+    COAST_FRAMES,
     DETECT_SIZE,
     EVERY,
     MARGIN,
@@ -84,7 +85,7 @@ class VideoPipeline:
     (a result below it is checked again on the next frame), `detect_size` (long side for face
     detection, None = native), `adaptive` (shrink further per stream when its faces are large,
     with a full-size probe frame every `probe_every` frames; see detect_scale.py), `coast` (with
-    `adaptive`: steady scenes are detected every third frame and tracks carried on between, see
+    `adaptive`: a steady scene is detected once every `coast_frames` + 1 frames and tracks carried on between, see
     detect_scale.py and coasting.py), `alpha` /
     `margin` / `patience` (label smoothing, see tracking.LabelSmoother), `lost_seconds` (how long
     a track waits for its face to come back), `annotate` (draw boxes into FrameResult.annotated even when not saving),
@@ -104,6 +105,7 @@ class VideoPipeline:
         adaptive: bool = True,
         probe_every: int | None = None,
         coast: bool = True,
+        coast_frames: int = COAST_FRAMES,
         alpha: float = ALPHA,
         margin: float = MARGIN,
         patience: int = PATIENCE,
@@ -117,7 +119,8 @@ class VideoPipeline:
     ) -> None:
         VideoSettings(  # the ranges (ConfigError naming the option and its allowed range)
             classify_every=classify_every, detect_size=detect_size, min_confidence=min_confidence,
-            adaptive=adaptive, probe_every=probe_every, coast=coast, alpha=alpha, margin=margin, patience=patience,
+            adaptive=adaptive, probe_every=probe_every, coast=coast, coast_frames=coast_frames, alpha=alpha,
+            margin=margin, patience=patience,
             lost_seconds=lost_seconds, annotate=annotate, threaded=threaded, queue_size=queue_size,
             opencv_threads=opencv_threads,
         )  # fmt: skip
@@ -130,6 +133,7 @@ class VideoPipeline:
         self.adaptive = bool(adaptive)
         self.probe_every = probe_every
         self.coast = bool(coast)
+        self.coast_frames = int(coast_frames)
         self._scale: DetectScale | None = None
         self.smoothing = {"alpha": alpha, "margin": margin, "patience": patience}
         self.lost_seconds = float(lost_seconds)
@@ -211,7 +215,7 @@ class VideoPipeline:
         fps = src.fps or 30.0
         self._live = bool(src.live)
         probe = {"probe_every": self.probe_every} if self.probe_every else {}
-        self._scale = DetectScale(coast=self.coast, **probe) if self.adaptive else None
+        self._scale = DetectScale(coast=self.coast, coast_frames=self.coast_frames, **probe) if self.adaptive else None
         self.events = []
         self.warnings = []
         self.dropped_frames = 0

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from maskwatch.video.detect_scale import shrink
+
 #: Mean HSV difference (0..255) above which consecutive frames belong to different shots.
 CUT_THRESHOLD = 27.0
 _SIZE = (96, 54)  # frames are compared at this size (cheap, and noise averages out)
@@ -28,7 +30,9 @@ class SceneCuts:
         """Mean absolute HSV difference to the previous frame (0 for the first one)."""
         import cv2
 
-        small = cv2.resize(rgb, _SIZE, interpolation=cv2.INTER_AREA)
+        # Halvings then one linear step (detect_scale.shrink): INTER_AREA straight to 96x54 costs
+        # ~0.8 ms on a 640x480 frame, as much as all the rest of a coasted frame; this ~0.1 ms.
+        small = shrink(rgb, _SIZE)
         hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV_FULL).astype(np.int16)
         previous, self._previous = self._previous, hsv
         if previous is None:

@@ -18,6 +18,12 @@ MIN_CONFIDENCE = 0.8
 ALPHA = 0.3
 MARGIN = 0.15
 PATIENCE = 2
+#: Frames a steady scene skips between two detections: 3 = detection at 7.5 frames/s on a 30 fps
+#: stream. On the bench clips (bench/bench_speed.py, fast model, CPU ms per frame, face recall
+#: per frame), 2 -> 3 -> 4 skipped frames: 5 faces 5.6 -> 4.4 -> 3.8 ms, recall 0.829 -> 0.823 ->
+#: 0.826; 15 faces 7.9 -> 6.5 -> 5.6 ms, recall 0.748 -> 0.743 -> 0.742 (none skipped, before:
+#: 5 faces 7.2 ms, recall 0.830; 15 faces 10.3 ms, 0.749).
+COAST_FRAMES = 3
 
 #: Faces are detected on frames at most this long side (px): YuNet's cost grows with pixels
 #: (~12 ms at 640x480, ~65 ms at 1280x960 on one core) and faces in video are rarely tiny.
@@ -35,7 +41,8 @@ class VideoSettings(Settings):
     min_confidence: float = Field(MIN_CONFIDENCE, ge=0.0, le=1.0, description="below: re-check on the next frame")
     adaptive: bool = Field(True, description="shrink frames further per stream as its faces allow")
     probe_every: int | None = Field(None, ge=1, description="frames between full-size probes (adaptive)")
-    coast: bool = Field(True, description="steady scenes: detect every third frame, tracks coasted between")
+    coast: bool = Field(True, description="steady scenes: detect 1 frame in coast_frames + 1, tracks coasted between")
+    coast_frames: int = Field(COAST_FRAMES, ge=1, le=30, description="frames a steady scene skips between detections")
     alpha: float = Field(ALPHA, gt=0.0, le=1.0, description="weight of a new frame in a track's smoothed label")
     margin: float = Field(MARGIN, ge=0.0, le=1.0, description="lead a new label needs to replace the current one")
     patience: int = Field(PATIENCE, ge=1, description="frames a new label must lead before it is taken")

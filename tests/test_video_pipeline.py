@@ -130,7 +130,7 @@ def _noisy_detector(detector, seed: int, rate: float = 0.3):
 
 def test_smoothing_keeps_noisy_labels_steady(clip, detector) -> None:
     def label_changes(**smoothing) -> tuple[int, int]:
-        report = process_video(clip.path, _noisy_detector(detector, seed=3), classify_every=1, **smoothing)
+        report = process_video(clip.path, _noisy_detector(detector, seed=3), classify_every=1, coast=False, **smoothing)
         return report["summary"]["label_changes"], report["summary"]["people"]
 
     raw_changes, people = label_changes(alpha=1.0, margin=0.0, patience=1)  # no smoothing: argmax per frame

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import logging
 import socket
 import threading
 from pathlib import Path
@@ -139,15 +140,17 @@ def test_cached_file_with_wrong_checksum_is_fetched_again(home: Path, server: st
 
 
 def test_offline_without_file_falls_back_to_yuface(
-    home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+    home: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("MASKWATCH_OFFLINE", "1")
     with pytest.raises(ModelFileError, match="downloads are off"):
         resolve_face_model()
-    detector = load_face_detector()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="maskwatch"):
+        detector = load_face_detector()
     assert isinstance(detector, YuFaceDetector)
-    notice = capsys.readouterr().err.strip().splitlines()
-    assert len(notice) == 1 and "yuface" in notice[0]
+    notice = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(notice) == 1 and "yuface" in notice[0].getMessage()
 
 
 def test_without_the_yuface_wheel_yunet_is_the_detector(
@@ -172,13 +175,14 @@ def test_without_the_yuface_wheel_yunet_is_the_detector(
 
 
 def test_unreachable_download_falls_back_to_yuface(
-    home: Path, monkeypatch: pytest.MonkeyPatch, silent_server: str, capsys: pytest.CaptureFixture
+    home: Path, monkeypatch: pytest.MonkeyPatch, silent_server: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(model_cache, "YUNET", model_cache.ModelFile(YUNET.file, silent_server, YUNET.sha256))
     monkeypatch.setattr(model_cache, "DOWNLOAD_TIMEOUT", 0.5)
-    detector = load_face_detector()
+    with caplog.at_level(logging.WARNING, logger="maskwatch"):
+        detector = load_face_detector()
     assert isinstance(detector, YuFaceDetector)
-    err = capsys.readouterr().err
+    err = "\n".join(r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING)
     assert "timed out" in err and "yuface" in err
     assert _leftovers(home / "face") == []
 

@@ -22,6 +22,7 @@ Starts the real server (`python -m maskwatch serve`) on 127.0.0.1 in a subproces
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
@@ -34,6 +35,8 @@ import sys
 import threading
 import time
 import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -184,26 +187,28 @@ def merge_rounds(rounds: list[dict]) -> dict:
     }
 
 
-class RssSampler:
-    """Samples a process's RSS every `interval` seconds in a thread; `peak` is the largest seen."""
+@dataclass
+class RssPeak:
+    peak: float = 0.0
 
-    def __init__(self, pid: int, interval: float = 0.02) -> None:
-        self.pid, self.interval, self.peak = pid, interval, 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, rss_mb(self.pid))
-            self._stop.wait(self.interval)
+@contextlib.contextmanager
+def sample_rss(pid: int, interval: float = 0.02) -> Iterator[RssPeak]:
+    """A process's largest RSS (MB) while the block runs, sampled every `interval` s in a thread."""
+    seen, stop = RssPeak(), threading.Event()
 
-    def __enter__(self) -> RssSampler:
-        self._thread.start()
-        return self
+    def sample() -> None:
+        while not stop.is_set():
+            seen.peak = max(seen.peak, rss_mb(pid))
+            stop.wait(interval)
 
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield seen
+    finally:
+        stop.set()
+        thread.join()
 
 
 def big_png(width: int, height: int) -> bytes:
@@ -232,7 +237,7 @@ def hostile_phase(base: str, pid: int, clients: int, per_client: int) -> dict:
                     statuses[status] = statuses.get(status, 0) + 1
 
     started = time.perf_counter()
-    with RssSampler(pid) as sampler:
+    with sample_rss(pid) as sampler:
         threads = [threading.Thread(target=client) for _ in range(clients)]
         for t in threads:
             t.start()
@@ -357,7 +362,7 @@ def main() -> None:
         time.sleep(2)
         rss["after hostile"] = rss_mb(server.pid)
         over_rounds, base_rounds = [], []
-        with RssSampler(server.pid) as over_rss:
+        with sample_rss(server.pid) as over_rss:
             for i in range(2 * args.overload_rounds):
                 # A B B A ...: a drift of the machine's load over the phase falls on both alike.
                 overload_turn = i % 4 in (1, 2)

@@ -55,29 +55,43 @@ def test_several_sources_and_an_unquoted_shell_glob(photos: Path, tmp_path: Path
     assert drawn == ["a/p0.jpg", "b/p2.jpg"]
 
 
-def test_a_killed_folder_run_keeps_its_results_and_resume_finishes_it(photos: Path, tmp_path: Path) -> None:
-    # Slow images at the end, so the run is surely still going when it is killed.
-    for i in range(4):
-        Image.new("RGB", (7900, 5000), (90 + i, 100, 110)).save(photos / "b" / f"zz_large_{i}.png")
-    out = tmp_path / "results" / "faces.json"
-    stream = partial_path(out)
+def _kill_detect_when(source: Path, out: Path, ready) -> None:
+    """Run `maskwatch detect SOURCE -q --save-json OUT` and SIGKILL it as soon as `ready()` is true."""
     run = subprocess.Popen(
-        [sys.executable, "-m", "maskwatch.cli", "detect", str(photos), "-q", "--save-json", str(out)],
+        [sys.executable, "-m", "maskwatch.cli", "detect", str(source), "-q", "--save-json", str(out)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
     try:
         deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and run.poll() is None:
-            if stream.is_file() and stream.read_text().count("\n") >= 2:
-                break
-            time.sleep(0.2)
+        while time.monotonic() < deadline and run.poll() is None and not ready():
+            time.sleep(0.1)
         assert run.poll() is None, "the run ended before it could be killed"
         run.send_signal(signal.SIGKILL)
         run.wait(timeout=30)
     finally:
         if run.poll() is None:
             run.kill()
+
+
+def _frames_written(path: Path) -> int:
+    """Complete frame records in a JSON Lines file being written (the last line may still be partial)."""
+    if not path.is_file():
+        return 0
+    frames = 0
+    for line in path.read_text().splitlines()[:-1]:
+        with contextlib.suppress(ValueError):
+            frames += json.loads(line).get("type") == "frame"
+    return frames
+
+
+def test_a_killed_folder_run_keeps_its_results_and_resume_finishes_it(photos: Path, tmp_path: Path) -> None:
+    # Slow images at the end, so the run is surely still going when it is killed.
+    for i in range(4):
+        Image.new("RGB", (7900, 5000), (90 + i, 100, 110)).save(photos / "b" / f"zz_large_{i}.png")
+    out = tmp_path / "results" / "faces.json"
+    stream = partial_path(out)
+    _kill_detect_when(photos, out, lambda: stream.is_file() and stream.read_text().count("\n") >= 2)
     kept = [json.loads(line) for line in stream.read_text().splitlines() if line.strip()]
     assert len(kept) >= 2 and not out.exists()
     assert {Path(r["source"]).name for r in kept} <= {"p0.jpg", "p1.jpg", "p2.jpg"}
@@ -92,17 +106,6 @@ def test_a_killed_folder_run_keeps_its_results_and_resume_finishes_it(photos: Pa
         assert by_source[record["source"]] == record, "finished images are kept as they were, not redone"
 
 
-def _frames_written(path: Path) -> int:
-    """Complete frame records in a JSON Lines file being written (the last line may still be partial)."""
-    if not path.is_file():
-        return 0
-    frames = 0
-    for line in path.read_text().splitlines()[:-1]:
-        with contextlib.suppress(ValueError):
-            frames += json.loads(line).get("type") == "frame"
-    return frames
-
-
 def test_a_killed_video_run_keeps_the_frames_it_finished(tmp_path: Path, data_dir: Path) -> None:
     from maskwatch.detect.evaluation import load_voc_scenes
     from maskwatch.images import load_image
@@ -113,23 +116,8 @@ def test_a_killed_video_run_keeps_the_frames_it_finished(tmp_path: Path, data_di
         load_image(scene.image), scene.boxes, list(scene.labels), tmp_path / "clip.mp4", size=(320, 240), frames=600
     )
     out = tmp_path / "results" / "clip.jsonl"
-    run = subprocess.Popen(
-        [sys.executable, "-m", "maskwatch.cli", "detect", str(clip.path), "-q", "--save-json", str(out)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and run.poll() is None:
-            if _frames_written(out) >= 10:  # frame lines, not event lines: those come first when people enter
-                break
-            time.sleep(0.1)
-        assert run.poll() is None, "the run ended before it could be killed"
-        run.send_signal(signal.SIGKILL)
-        run.wait(timeout=30)
-    finally:
-        if run.poll() is None:
-            run.kill()
+    # Frame lines, not event lines: those come first when people enter.
+    _kill_detect_when(clip.path, out, lambda: _frames_written(out) >= 10)
     # What the run finished is in the file it was asked for, line by line; only a summary is missing.
     assert sorted(p.name for p in out.parent.iterdir()) == ["clip.jsonl"], "no temporary file instead"
     lines = out.read_text().splitlines()

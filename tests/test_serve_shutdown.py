@@ -79,9 +79,12 @@ def long_clip(path: Path, data_dir: Path, frames: int = 600) -> Path:
     return path
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_signal_during_a_video_job_stops_the_server_quickly_and_cleanly(sig, data_dir: Path, tmp_path: Path) -> None:
-    clip = long_clip(tmp_path / "long.mp4", data_dir)
+def _signal_during_upload(endpoint: str, name: str, body: bytes, sig: signal.Signals, settle: float) -> tuple:
+    """Start a 1-worker server, POST `body` to `endpoint`, send `sig` `settle` s into the job.
+
+    Returns (return code, server stderr, the client's answer: {"status", "body"}); fails if the
+    server is still running EXIT_BOUND_S after the signal.
+    """
     proc, base, _ = start_server("--workers", "1")
     answer: dict = {}
     try:
@@ -89,12 +92,7 @@ def test_signal_during_a_video_job_stops_the_server_quickly_and_cleanly(sig, dat
 
         def upload() -> None:
             try:
-                response = httpx.post(
-                    base + "/api/v1/video",
-                    files={"file": ("long.mp4", clip.read_bytes())},
-                    headers=headers,
-                    timeout=120,
-                )
+                response = httpx.post(base + endpoint, files={"file": (name, body)}, headers=headers, timeout=120)
                 answer.update(status=response.status_code, body=response.text)
             except httpx.HTTPError as exc:  # the server may close the connection as it stops
                 answer.update(status=type(exc).__name__)
@@ -103,9 +101,9 @@ def test_signal_during_a_video_job_stops_the_server_quickly_and_cleanly(sig, dat
         client.start()
         deadline = time.monotonic() + 60
         while httpx.get(base + "/api/v1/stats", headers=headers, timeout=5).json()["in_flight"] < 1:
-            assert time.monotonic() < deadline, "the video job never started"
-            time.sleep(0.1)
-        time.sleep(0.5)  # well inside the job
+            assert time.monotonic() < deadline, f"the {endpoint} job never started"
+            time.sleep(0.05)
+        time.sleep(settle)
         proc.send_signal(sig)
         try:
             proc.wait(timeout=EXIT_BOUND_S)
@@ -114,7 +112,14 @@ def test_signal_during_a_video_job_stops_the_server_quickly_and_cleanly(sig, dat
         client.join(30)
     finally:
         _, stderr = stop(proc)
-    assert proc.returncode == 0, stderr[-2000:]
+    return proc.returncode, stderr, answer
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signal_during_a_video_job_stops_the_server_quickly_and_cleanly(sig, data_dir: Path, tmp_path: Path) -> None:
+    clip = long_clip(tmp_path / "long.mp4", data_dir)
+    code, stderr, answer = _signal_during_upload("/api/v1/video", "long.mp4", clip.read_bytes(), sig, 0.5)
+    assert code == 0, stderr[-2000:]
     assert "Traceback" not in stderr, stderr[-3000:]
     assert answer.get("status") != 500, answer
     if answer.get("status") == 503:
@@ -134,37 +139,11 @@ def large_photo(data_dir: Path, size: tuple[int, int] = (7200, 5400)) -> bytes:
 
 
 def test_sigterm_during_a_detect_job_cancels_it_with_503(data_dir: Path) -> None:
-    photo = large_photo(data_dir)
-    proc, base, _ = start_server("--workers", "1")
-    answer: dict = {}
-    try:
-        headers = {"Authorization": f"Bearer {TOKEN}"}
-
-        def upload() -> None:
-            try:
-                response = httpx.post(
-                    base + "/api/v1/detect", files={"file": ("crowd.jpg", photo)}, headers=headers, timeout=120
-                )
-                answer.update(status=response.status_code, body=response.text)
-            except httpx.HTTPError as exc:
-                answer.update(status=type(exc).__name__)
-
-        client = threading.Thread(target=upload)
-        client.start()
-        deadline = time.monotonic() + 60
-        while httpx.get(base + "/api/v1/stats", headers=headers, timeout=5).json()["in_flight"] < 1:
-            assert time.monotonic() < deadline, "the detect job never started"
-            time.sleep(0.05)
-        time.sleep(0.2)  # inside the job (one such photo is a few network runs, > 1 s here)
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=EXIT_BOUND_S)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"still running {EXIT_BOUND_S} s after SIGTERM")
-        client.join(30)
-    finally:
-        _, stderr = stop(proc)
-    assert proc.returncode == 0, stderr[-2000:]
+    # 0.2 s is inside the job: one such photo is a few network runs, > 1 s here.
+    code, stderr, answer = _signal_during_upload(
+        "/api/v1/detect", "crowd.jpg", large_photo(data_dir), signal.SIGTERM, 0.2
+    )
+    assert code == 0, stderr[-2000:]
     assert "Traceback" not in stderr, stderr[-3000:]
     # Cancelled, not finished: the answer nobody would wait for is not computed to the end.
     assert answer.get("status") == 503, answer

@@ -42,6 +42,9 @@ class Exported(dict):
         self.skipped = list(skipped or [])
 
 
+#: Sidecar keys of the trained model that every exported file keeps.
+CARRIED_INFO = ("run", "decision_weights", "members")
+
 #: Crops used for the post-export parity check stored in each sidecar.
 PARITY_SAMPLES = 64
 
@@ -136,7 +139,7 @@ def export_model(
     written: dict[str, Path] = {}
     for fmt in names:
         path = out_dir / f"{name}{FORMATS[fmt]}"
-        carried = {k: v for k, v in (known.extra if known else {}).items() if k in ("run", "decision_weights")}
+        carried = {k: v for k, v in (known.extra if known else {}).items() if k in CARRIED_INFO}
         info = build_model_info(
             fmt,
             labels,

@@ -18,13 +18,17 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
     raise MaskwatchError(f"maskwatch.models needs Keras/TensorFlow ({exc}): pip install maskwatch[train]") from None
 
 from maskwatch.models.efficientnet_lite import build_efficientnet_lite0
-from maskwatch.models.registry import ClassifierModel, available_models, build_classifier
+from maskwatch.models.ensemble import average_classifiers, member_count
+from maskwatch.models.registry import ClassifierModel, available_models, build_classifier, resolve_input_size
 from maskwatch.models.trainable import set_trainable
 
 __all__ = [
     "ClassifierModel",
     "available_models",
+    "average_classifiers",
     "build_classifier",
     "build_efficientnet_lite0",
+    "member_count",
+    "resolve_input_size",
     "set_trainable",
 ]

@@ -73,6 +73,14 @@ def _input_size(value, default: int, minimum: int, name: str) -> tuple[int, int]
     return size
 
 
+def resolve_input_size(name: str, input_size: int | tuple[int, int] | None = None) -> tuple[int, int]:
+    """(height, width) the model `name` is built at: `input_size`, or the backbone's default."""
+    spec = BACKBONES.get(name)
+    if spec is None:
+        raise ConfigError(f"unknown model {name!r}; available: {', '.join(available_models())}")
+    return _input_size(input_size, spec.default_size, spec.min_size, name)
+
+
 def build_classifier(
     name: str,
     num_classes: int,

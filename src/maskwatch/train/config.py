@@ -73,6 +73,7 @@ class ModelConfig(Section):
     weights: Literal["imagenet"] | None = _opt("imagenet", "imagenet (pretrained) or null (random init)")
     dropout: float = _opt(0.2, "dropout before the classifier layer", range=(0.0, 0.9))
     options: dict[str, Any] | None = _opt(None, "backbone options, e.g. {alpha: 0.35} for mobilenet_v2")
+    members: int = _opt(1, "networks trained alike (seeds train.seed, +1, ...), probabilities averaged", range=(1, 8))
 
 
 class AugmentConfig(Section):

@@ -23,19 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from maskwatch.errors import MaskwatchError
 from maskwatch.runs import RunPaths, run_lock, write_split, write_summary
 from maskwatch.train.config import Config, ConfigSource
-from maskwatch.train.fitting import (
-    compile_model,
-    configure_tensorflow,
-    fit_phase,
-    make_dataset,
-    predict_probabilities,
-    validation_metrics,
-)
+from maskwatch.train.fitting import configure_tensorflow, predict_probabilities, validation_metrics
+from maskwatch.train.members import fit_members, input_size_of
+from maskwatch.train.network import TrainingData, fit_network
 from maskwatch.train.rundir import OPTION_KEYS, merge_overrides, prepare_run, run_logging
 from maskwatch.train.summary import build_summary, model_info_writer, phase_report, print_summary
 
@@ -113,9 +106,6 @@ train.__options__ = frozenset(OPTION_KEYS)  # type: ignore[attr-defined]
 
 def _train(cfg: Config, paths: RunPaths, state, extra_callbacks: list, progress: bool) -> RunResult:
     from maskwatch.data import class_weights, load_faces, load_sources, oversample, split_dataset
-    from maskwatch.data.degrade import degraded_copies
-    from maskwatch.models import build_classifier, set_trainable
-    from maskwatch.train.callbacks import load_checkpoint
     from maskwatch.train.decision import real_rows
 
     started = time.perf_counter()
@@ -133,23 +123,8 @@ def _train(cfg: Config, paths: RunPaths, state, extra_callbacks: list, progress:
     for split_name, ds in splits.items():
         log.info("%-5s %s", split_name, ds.summary())
 
-    # 2. Model: backbone + new head. A resumed run gets its weights from last.keras instead.
-    restoring = paths.last.is_file() and state.epochs_done > 0
-    cm = build_classifier(
-        cfg.model.name,
-        num_classes=len(labels),
-        input_size=cfg.model.input_size,
-        weights=None if restoring else cfg.model.weights,
-        dropout=cfg.model.dropout,
-        **(cfg.model.options or {}),
-    )
-    if restoring:
-        load_checkpoint(cm.model, paths.last)
-        log.info("restored weights from %s (epoch %d, phase %s)", paths.last, state.epochs_done, state.phase)
-    input_size = tuple(int(v) for v in cm.input_size)
-    write_info = model_info_writer(cfg, labels, input_size)
-
-    # 3. Pixels: decode, crop and resize once; a bad file is skipped and counted, never fatal.
+    # 2. Pixels: decode, crop and resize once; a bad file is skipped and counted, never fatal.
+    input_size = input_size_of(cfg)
     train_split = splits["train"]
     if cfg.data.detector_framing:  # a second crop per scene face, framed as the pipeline frames it
         from maskwatch.data.framing import add_detector_framing
@@ -166,78 +141,18 @@ def _train(cfg: Config, paths: RunPaths, state, extra_callbacks: list, progress:
     if cfg.data.class_weights and not cfg.data.oversample:
         weights = class_weights(splits["train"])
         log.info("class weights %s", {labels[i]: round(w, 3) for i, w in weights.items()})
-    fit_common = {
-        "cfg": cfg,
-        "paths": paths,
-        "state": state,
-        "full_model": cm.model,
-        "class_weight": weights,
-        "extra_callbacks": extra_callbacks,
-        "progress": progress,
-        "on_save": write_info,
-    }
-    session_phases: dict[str, dict] = {}
+    data = TrainingData(train_split, x_train, y_train, x_val, y_val, weights, labels, paths.cache)
+    write_info = model_info_writer(cfg, labels, input_size)
 
-    # A backbone without pretrained weights trains whole, BatchNorm included (models.set_trainable).
-    pretrained = cfg.model.weights is not None
-    # 4. Phase 1: backbone frozen, head learns at train.lr.
-    if state.phase == "frozen":
-        set_trainable(cm, phase="frozen", pretrained=pretrained)
-        frozen_features = cm.base is not None and not cm.features.trainable_weights
-        use_cache = cfg.train.cache_features and not cfg.train.augment and frozen_features
-        report = {"feature_cache": "off"}
-        if state.epochs_done < cfg.train.epochs:
-            lr = state.learning_rate if state.epochs_done and state.learning_rate else cfg.train.lr
-            if use_cache:
-                f_train, cache_file, hit = _features(cm.features, x_train, paths, "train", cfg)
-                f_val, _, _ = _features(cm.features, x_val, paths, "val", cfg)
-                y_fit = y_train
-                if cfg.degrade.copies:  # camera-like copies: their features are cached like the rest
-                    x_copies, y_copies = degraded_copies(train_split, input_size, cfg.degrade, cfg.train.seed, progress)
-                    f_copies, _, _ = _features(cm.features, x_copies, paths, "train-degraded", cfg)
-                    f_train, y_fit = np.concatenate([f_train, f_copies]), np.concatenate([y_train, y_copies])
-                    del x_copies
-                report["feature_cache"] = f"{'hit' if hit else 'computed'} {cache_file.parent}"
-                compile_model(cm.head, lr)
-                fit_phase(cm.head, (f_train, y_fit), (f_val, y_val), "frozen", cfg.train.epochs, **fit_common)
-            else:
-                compile_model(cm.model, lr)
-                if state.epochs_done > 0:  # mid-phase resume: Adam's moments too
-                    load_checkpoint(cm.model, paths.last, with_optimizer=True)
-                train_data = make_dataset(x_train, y_train, cfg, augment=cfg.train.augment, shuffle=True)
-                val_data = make_dataset(x_val, y_val, cfg, augment=False, shuffle=False)
-                fit_phase(cm.model, train_data, val_data, "frozen", cfg.train.epochs, **fit_common)
-        session_phases["frozen"] = report
-        state.phase, state.finetune_start, state.learning_rate = "finetune", state.epochs_done, None
-        state.save(paths.state)
+    # 3. The network(s): phase 1 (backbone frozen) then phase 2 (fine-tuning), see train/network.py.
+    if cfg.model.members == 1:
+        cm, session_phases = fit_network(cfg, paths, state, data, extra_callbacks, progress)
+        model = cm.model
+    else:  # an ensemble: each member a network of its own, their probabilities averaged in one model
+        model, session_phases = fit_members(cfg, paths, state, data, extra_callbacks, progress, write_info)
 
-    # 5. Phase 2: unfreeze the top of the backbone, start from phase 1's best weights, low LR.
-    if state.phase == "finetune":
-        start = state.finetune_start if state.finetune_start is not None else state.epochs_done
-        end = start + cfg.finetune.epochs
-        if cm.base is None or cfg.finetune.epochs == 0:
-            log.info("phase 2 skipped (%s)", "no backbone to unfreeze" if cm.base is None else "finetune.epochs = 0")
-        elif state.epochs_done < end:
-            if state.epochs_done == start and paths.best.is_file():
-                load_checkpoint(cm.model, paths.best)
-                log.info(
-                    "phase 2 starts from best.keras (epoch %s, val_loss %.4f)", state.best_epoch, state.best_val_loss
-                )
-            set_trainable(cm, phase="finetune", fine_tune_fraction=cfg.finetune.fraction, pretrained=pretrained)
-            lr = state.learning_rate if state.epochs_done > start and state.learning_rate else cfg.finetune.lr
-            compile_model(cm.model, lr)
-            if state.epochs_done > start:  # mid-phase resume: Adam's moments too
-                load_checkpoint(cm.model, paths.last, with_optimizer=True)
-            train_data = make_dataset(x_train, y_train, cfg, augment=cfg.finetune.augment, shuffle=True)
-            val_data = make_dataset(x_val, y_val, cfg, augment=False, shuffle=False)
-            fit_phase(cm.model, train_data, val_data, "finetune", end, **fit_common)
-        state.phase, state.status = "done", "finished"
-        state.save(paths.state)
-
-    # 6. The best model on the validation split, the summary, and the evaluation if installed.
-    if paths.best.is_file():
-        load_checkpoint(cm.model, paths.best)
-    val_probs = predict_probabilities(cm.model, x_val, cfg.train.batch_size)
+    # 4. The best model on the validation split, its decision weights, the summary.
+    val_probs = predict_probabilities(model, x_val, cfg.train.batch_size)
     val_metrics = validation_metrics(val_probs, y_val, labels)
     if cfg.train.tune_decision and paths.best.is_file():  # per-class weights for macro-F1, on validation only
         from maskwatch.train.decision import tune_decision_weights
@@ -266,16 +181,3 @@ def _train(cfg: Config, paths: RunPaths, state, extra_callbacks: list, progress:
         summary=summary,
         evaluate=cfg.run.evaluate,
     )
-
-
-def _features(features_model, x, paths: RunPaths, split: str, cfg: Config):
-    """Phase 1's frozen-backbone features of one split, from the run's cache when it holds them."""
-    from maskwatch.train.features import cached_features
-
-    t0 = time.perf_counter()
-    feats, file, hit = cached_features(features_model, x, paths.cache, split, batch_size=max(cfg.train.batch_size, 32))
-    log.info(
-        "%s features %s: %s %s in %.1fs", split, "read from cache" if hit else "computed", feats.shape, file.name,
-        time.perf_counter() - t0,
-    )  # fmt: skip
-    return feats, file, hit

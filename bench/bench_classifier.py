@@ -4,11 +4,14 @@ Run:
     python bench/bench_classifier.py                       # efficientnet_lite0 (ImageNet weights), 224 px
     python bench/bench_classifier.py --backbone mobilenet_v2 --input-size 128
     python bench/bench_classifier.py --model runs/exp/checkpoints/best.keras
+    python bench/bench_classifier.py --compare accurate fast runs/exp/export/exp_float16.tflite
 
 Exports the model once to every format (into a temporary folder; the export time is printed),
 then times `maskwatch.Classifier.predict_batch` on real mask2 face crops at batch 1 and batch 8
 and prints ms per face (median over repeated calls, each cell bounded by --seconds). The last
 column is the largest probability difference to the Keras model on the same 8 faces.
+`--compare` times ready model files instead (shipped names or paths), in interleaved rounds so
+that the machine's load falls on all of them alike; the ratio to the first file is what to read.
 """
 
 from __future__ import annotations
@@ -56,8 +59,36 @@ def time_cell(classifier, batch, seconds: float, max_calls: int = 200) -> float:
     return statistics.median(times) * 1000 / len(batch)
 
 
+def compare(models: list[str], threads: int, seconds: float, rounds: int) -> None:
+    """ms per face of ready model files, interleaved over `rounds`; median per file and ratio to the first."""
+    import numpy as np
+
+    from maskwatch.classifier import Classifier, model_path
+
+    loaded = [Classifier.load(m, threads=threads) for m in models]
+    faces = face_crops(loaded[0].input_size, 8).astype(np.float32)
+    cells: dict[tuple[int, int], list[float]] = {}
+    for _ in range(rounds):
+        for i, clf in enumerate(loaded):
+            for batch in (1, 8):
+                cells.setdefault((i, batch), []).append(time_cell(clf, faces[:batch], seconds / rounds))
+    print(f"threads {threads}, {rounds} interleaved rounds; ms per face = median call time / batch size\n")
+    header = f"{'model':<44}{'MB':>7}{'members':>9}{'batch 1':>10}{'batch 8':>10}{'x first (b8)':>14}"
+    print(header)
+    print("-" * len(header))
+    first = statistics.median(cells[(0, 8)])
+    for i, (name, clf) in enumerate(zip(models, loaded, strict=True)):
+        path = model_path(name)
+        one, eight = statistics.median(cells[(i, 1)]), statistics.median(cells[(i, 8)])
+        members = clf.info.extra.get("members", 1)
+        size_mb = path.stat().st_size / 1e6
+        print(f"{name[-44:]:<44}{size_mb:>7.1f}{members:>9}{one:>10.2f}{eight:>10.2f}{eight / first:>14.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--compare", nargs="+", metavar="MODEL", help="time ready model files (or accurate / fast)")
+    parser.add_argument("--rounds", type=int, default=3, help="--compare: interleaved rounds")
     parser.add_argument("--model", type=Path, help=".keras checkpoint (with its .keras.json) instead of a backbone")
     parser.add_argument("--backbone", default="efficientnet_lite0", help="registry model built when --model is absent")
     parser.add_argument("--input-size", type=int, default=None, help="input size of the built backbone")
@@ -65,6 +96,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=2.0, help="time budget per table cell")
     parser.add_argument("--formats", default=",".join(FORMATS), help="comma list of formats to time")
     args = parser.parse_args()
+    if args.compare:
+        compare(args.compare, args.threads, args.seconds * 3, args.rounds)
+        return
 
     import numpy as np
     import tensorflow as tf

@@ -39,7 +39,6 @@ def test_ensemble_run_trains_resumes_and_averages_its_members(tmp_path, data_dir
     from maskwatch.evaluate.runs import run_split
     from maskwatch.export import export_model
     from maskwatch.models import member_count
-
     from maskwatch.train import train
 
     config = {

@@ -37,11 +37,15 @@ class TrainingData:
 
 def fit_network(cfg: Config, paths: RunPaths, state, data: TrainingData, extra_callbacks: list, progress: bool):
     """Train one network through both phases into `paths`; returns its ClassifierModel and phase report."""
+    import keras
+
     from maskwatch.data.degrade import degraded_copies
     from maskwatch.models import build_classifier, set_trainable
     from maskwatch.train.callbacks import load_checkpoint
     from maskwatch.train.summary import model_info_writer
 
+    # Seeded here, per network, so an ensemble member draws what a plain run with its seed draws.
+    keras.utils.set_random_seed(cfg.train.seed)
     # The model: backbone + new head. A resumed run gets its weights from last.keras instead.
     restoring = paths.last.is_file() and state.epochs_done > 0
     cm = build_classifier(

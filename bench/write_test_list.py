@@ -36,14 +36,20 @@ def main(argv: list[str] | None = None) -> None:
     from maskwatch.data import FaceDataset, load_faces
     from maskwatch.evaluate.breakdown import breakdown, face_widths
     from maskwatch.evaluate.runs import run_split
+    from maskwatch.images import crop_box, load_image
 
     clf = Classifier.load(args.model, threads=2)
     test = run_split(args.run, "test", labels=clf.labels)
     real = FaceDataset([s for s in test.samples if s.real], test.labels)
-    x, y, skipped = load_faces(real, clf.input_size, progress=False)
+    _, y, skipped = load_faces(real, clf.input_size, progress=False)
     if skipped:
         sys.exit(f"{len(skipped)} test faces could not be read: {skipped[:3]}")
-    probs = clf.predict_batch(x.astype(np.float32))
+    # the crops as tests/test_default_model.py cuts them, through Classifier.predict (small-face rule included)
+    crops = []
+    for s in real.samples:
+        image = load_image(s.path)
+        crops.append(image if s.box is None else crop_box(image, np.array(s.box), s.margin))
+    probs = clf.predict(crops)
     b = breakdown(y, probs, real.samples, clf.labels)
     root = args.data_root.resolve()
     widths = face_widths(real.samples)

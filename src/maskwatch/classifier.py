@@ -179,6 +179,7 @@ class Classifier:
         self._run = backend(self.path, threads)
         self._pixels = getattr(self._run, "pixels_dtype", np.float32)
         self._weights = decision_weights(self.info)
+        self._small = small_face_rule(self.info)
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, threads: int | None = None) -> Classifier:
@@ -211,10 +212,19 @@ class Classifier:
         return probs if self._weights is None else reweight(probs, self._weights)
 
     def predict(self, faces: Sequence[np.ndarray]) -> np.ndarray:
-        """Class probabilities (N, n_classes) for RGB uint8 face crops of any size, in one batched call."""
+        """Class probabilities (N, n_classes) for RGB uint8 face crops of any size, in one batched call.
+
+        The crops' own widths tell the face sizes, so the model's small-face rule (if its sidecar has
+        one) applies here; `predict_batch` gets resized pixels and cannot.
+        """
         if len(faces) == 0:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
-        return self.predict_batch(self.prepare(faces))
+        widths = np.array([face.shape[1] for face in faces], dtype=np.float64) / (1 + 2 * self.info.crop_margin)
+        return self.for_face_widths(self.predict_batch(self.prepare(faces)), widths)
+
+    def for_face_widths(self, probs: np.ndarray, widths: np.ndarray) -> np.ndarray:
+        """`probs` with the small-face rule applied to the faces narrower than its width (source pixels)."""
+        return apply_small_face_rule(probs, widths, self._small)
 
 
 #: Models shipped inside the package (`maskwatch/assets/`), by the name `--model` / `model=` take.
@@ -258,6 +268,42 @@ def decision_weights(info: ModelInfo) -> np.ndarray | None:
     if not np.all(np.isfinite(values)) or np.any(values <= 0):
         raise ModelFileError(f"decision_weights {weights} must be positive numbers")
     return values
+
+
+def small_face_rule(info: ModelInfo) -> tuple[float, np.ndarray] | None:
+    """(width, per-class weights) for faces narrower than `width` pixels (sidecar key "small_faces"), or None.
+
+    Why: a face a dozen pixels wide shows too little to tell a mask under the nose from one worn
+    well, yet training on downscaled copies of large incorrectly-worn photos teaches the network to
+    say "incorrect" for some tiny blurry faces. A prior correction for small faces only (chosen on
+    the validation scenes, MODEL_CARD) keeps that class for the faces it can be seen on.
+    """
+    rule = info.extra.get("small_faces")
+    if not rule:
+        return None
+    try:
+        unknown = set(rule["decision_weights"]) - set(info.labels)
+        if unknown:
+            raise ModelFileError(f"small_faces: unknown labels {sorted(unknown)} (the model's: {info.labels})")
+        width = float(rule["below_width"])
+        weights = np.array([float(rule["decision_weights"].get(label, 1.0)) for label in info.labels], np.float32)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise ModelFileError(f"small_faces {rule} must be {{below_width: N, decision_weights: {{label: w}}}}") from None
+    if not (np.isfinite(width) and width > 0 and np.all(np.isfinite(weights)) and np.all(weights > 0)):
+        raise ModelFileError(f"small_faces {rule}: width and weights must be positive numbers")
+    return width, weights
+
+
+def apply_small_face_rule(probs: np.ndarray, widths: np.ndarray, rule: tuple[float, np.ndarray] | None) -> np.ndarray:
+    """Reweight the rows of `probs` whose face width is below the rule's width (NaN widths are left alone)."""
+    if rule is None or len(probs) == 0:
+        return probs
+    small = np.asarray(widths, dtype=np.float64) < rule[0]
+    if not small.any():
+        return probs
+    out = np.array(probs, dtype=np.float32, copy=True)
+    out[small] = reweight(out[small], rule[1])
+    return out
 
 
 def reweight(probs: np.ndarray, weights: np.ndarray) -> np.ndarray:

@@ -41,6 +41,13 @@ class KerasPredictor:
 
     #: Per-class decision weights from the checkpoint's sidecar (classifier.decision_weights), if any.
     weights: np.ndarray | None = None
+    #: The sidecar's small-face rule (classifier.small_face_rule), if any.
+    small: tuple[float, np.ndarray] | None = None
+
+    def for_face_widths(self, probs: np.ndarray, widths: np.ndarray) -> np.ndarray:
+        from maskwatch.classifier import apply_small_face_rule
+
+        return apply_small_face_rule(probs, widths, self.small)
 
     def predict_batch(self, batch: np.ndarray) -> np.ndarray:
         from maskwatch.classifier import reweight
@@ -64,9 +71,10 @@ def load_predictor(model, labels: Sequence[str] | None = None):
                 raise ConfigError(f"{path}: no {sidecar_path(path).name} beside it; pass the labels of its outputs")
             predictor = KerasPredictor(load_keras_model(path), info.labels if info else labels, path)
             if info is not None:
-                from maskwatch.classifier import decision_weights
+                from maskwatch.classifier import decision_weights, small_face_rule
 
                 predictor.weights = decision_weights(info)
+                predictor.small = small_face_rule(info)
             return predictor
         from maskwatch.classifier import Classifier
 
@@ -154,6 +162,11 @@ def evaluate_model(
         raise MaskwatchError(f"no faces to evaluate in {description}")
     y = _align_targets(y, data_labels if data_labels is not None else labels, model_labels)
     probs = predict_in_batches(predictor, x)
+    if samples is not None and not isinstance(samples[0], str) and hasattr(predictor, "for_face_widths"):
+        from maskwatch.evaluate.breakdown import face_widths
+
+        # the crops were resized on loading: the small-face rule needs their widths in the source image
+        probs = predictor.for_face_widths(probs, face_widths(samples))
     metrics = compute_metrics(y, probs, model_labels)
     paths = None
     if samples is not None:

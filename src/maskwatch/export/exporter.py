@@ -43,7 +43,7 @@ class Exported(dict):
 
 
 #: Sidecar keys of the trained model that every exported file keeps.
-CARRIED_INFO = ("run", "decision_weights", "members")
+CARRIED_INFO = ("run", "decision_weights", "small_faces", "members")
 
 #: Crops used for the post-export parity check stored in each sidecar.
 PARITY_SAMPLES = 64

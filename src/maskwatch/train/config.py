@@ -108,6 +108,13 @@ class DegradeConfig(Section):
     box_jitter: float = _opt(0.0, "scene faces: random shift/scale of the crop box, fraction of its size", (0.0, 0.5))
 
 
+class SmallFaceRule(Section):
+    """Per-class weights for faces narrower than `below_width` source pixels (classifier.small_face_rule)."""
+
+    below_width: float = _opt(32.0, "faces narrower than this many pixels in their image", range=(1.0, 10_000.0))
+    decision_weights: dict[str, Annotated[float, Field(gt=0.0)]] = _opt({}, "label -> weight (others 1)")
+
+
 class TrainConfig(Section):
     """Phase 1 (frozen backbone, higher learning rate) and the settings both phases share."""
 
@@ -125,6 +132,9 @@ class TrainConfig(Section):
     tune_decision: bool = _opt(True, "choose per-class decision weights on the validation split for macro-F1")
     decision_min_recall: dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] | None = _opt(
         None, "with tune_decision: lowest validation recall per class the weights may leave, e.g. {with_mask: 0.98}"
+    )
+    small_faces: SmallFaceRule | None = _opt(
+        None, "decision weights for faces narrower than below_width px, written to the model's sidecar"
     )
 
 
@@ -284,6 +294,10 @@ def validate_for_run(cfg: Config) -> None:
     """Checks that need the filesystem or the model registry (done when a run starts)."""
     if not cfg.data.sources:
         raise ConfigError("data.sources: empty; list at least one {type: folder|voc|yolo|photos, path: ...}")
+    rule = cfg.train.small_faces
+    if rule is not None and cfg.data.labels and set(rule.decision_weights) - set(cfg.data.labels):
+        unknown = sorted(set(rule.decision_weights) - set(cfg.data.labels))
+        raise ConfigError(f"train.small_faces.decision_weights: unknown labels {unknown} (labels: {cfg.data.labels})")
     for i, src in enumerate(cfg.data.sources):
         if not Path(src.path).is_dir():
             raise ConfigError(f"data.sources.{i}.path: {src.path} is not a folder")

@@ -29,7 +29,11 @@ def model_info_writer(cfg: Config, labels: list[str], input_size: tuple[int, int
         input_size=input_size,
         backbone=cfg.model.name,
         crop_margin=margins.pop() if len(margins) == 1 else 0.1,
-        extra={"run": cfg.run.name, **({"members": cfg.model.members} if cfg.model.members > 1 else {})},
+        extra={
+            "run": cfg.run.name,
+            **({"members": cfg.model.members} if cfg.model.members > 1 else {}),
+            **({"small_faces": cfg.train.small_faces.model_dump()} if cfg.train.small_faces else {}),
+        },
     )
 
     def write(model_path: Path, decision_weights: dict[str, float] | None = None) -> None:

@@ -274,8 +274,8 @@ def small_face_rule(info: ModelInfo) -> tuple[float, np.ndarray] | None:
     """(width, per-class weights) for faces narrower than `width` pixels (sidecar key "small_faces"), or None.
 
     Why: a face a dozen pixels wide shows too little to tell a mask under the nose from one worn
-    well, yet training on downscaled copies of large incorrectly-worn photos teaches the network to
-    say "incorrect" for some tiny blurry faces. A prior correction for small faces only (chosen on
+    well, yet a network trained on downscaled copies of large incorrectly-worn photos can say
+    "incorrect" for tiny blurry faces. A prior correction for small faces only (chosen on
     the validation scenes, MODEL_CARD) keeps that class for the faces it can be seen on.
     """
     rule = info.extra.get("small_faces")

@@ -33,7 +33,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     from maskwatch.classifier import Classifier
-    from maskwatch.data import FaceDataset, load_faces
+    from maskwatch.data import FaceDataset
+    from maskwatch.errors import MaskwatchError
     from maskwatch.evaluate.breakdown import breakdown, face_widths
     from maskwatch.evaluate.runs import run_split
     from maskwatch.images import crop_box, load_image
@@ -41,15 +42,16 @@ def main(argv: list[str] | None = None) -> None:
     clf = Classifier.load(args.model, threads=2)
     test = run_split(args.run, "test", labels=clf.labels)
     real = FaceDataset([s for s in test.samples if s.real], test.labels)
-    _, y, skipped = load_faces(real, clf.input_size, progress=False)
-    if skipped:
-        sys.exit(f"{len(skipped)} test faces could not be read: {skipped[:3]}")
     # the crops as tests/test_default_model.py cuts them, through Classifier.predict (small-face rule included)
     crops = []
     for s in real.samples:
-        image = load_image(s.path)
+        try:
+            image = load_image(s.path)
+        except MaskwatchError as exc:
+            sys.exit(f"a test face could not be read: {exc}")
         crops.append(image if s.box is None else crop_box(image, np.array(s.box), s.margin))
     probs = clf.predict(crops)
+    y = np.array([real.labels.index(s.label) for s in real.samples])
     b = breakdown(y, probs, real.samples, clf.labels)
     root = args.data_root.resolve()
     widths = face_widths(real.samples)

@@ -28,6 +28,24 @@ def data_dir() -> Path:
     return DATA
 
 
+@pytest.fixture
+def mask2_config(data_dir, tmp_path):
+    """Factory for the tiny training configs of the run tests: a real mask2 slice, runs under tmp_path/runs."""
+
+    def make(*, sample_per_class: int, val: float, test: float, model: dict, train: dict, finetune: dict,
+             evaluate: bool = False) -> dict:  # fmt: skip
+        source = {"type": "folder", "path": str(data_dir / "mask2"), "manifest": str(data_dir / "MANIFEST.csv")}
+        return {
+            "data": {"sources": [source], "sample_per_class": sample_per_class, "val": val, "test": test},
+            "model": model,
+            "train": train,
+            "finetune": finetune,
+            "run": {"root": str(tmp_path / "runs"), "evaluate": evaluate},
+        }
+
+    return make
+
+
 @pytest.fixture(scope="session")
 def weights_dir() -> Path:
     return WEIGHTS

@@ -11,7 +11,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-def test_train_evaluate_export_round_trip(data_dir, tmp_path):
+def test_train_evaluate_export_round_trip(tmp_path, mask2_config):
     import yaml
     from typer.testing import CliRunner
 
@@ -19,20 +19,15 @@ def test_train_evaluate_export_round_trip(data_dir, tmp_path):
     from maskwatch.evaluate import evaluate_run
     from maskwatch.export import export_run
 
-    config = {
-        "data": {
-            "sources": [
-                {"type": "folder", "path": str(data_dir / "mask2"), "manifest": str(data_dir / "MANIFEST.csv")}
-            ],
-            "sample_per_class": 50,
-            "val": 0.2,
-            "test": 0.3,
-        },
-        "model": {"name": "simple_cnn", "input_size": 48, "weights": None},
-        "train": {"epochs": 2, "batch_size": 16},
-        "finetune": {"epochs": 0},
-        "run": {"root": str(tmp_path / "runs"), "evaluate": True},
-    }
+    config = mask2_config(
+        sample_per_class=50,
+        val=0.2,
+        test=0.3,
+        model={"name": "simple_cnn", "input_size": 48, "weights": None},
+        train={"epochs": 2, "batch_size": 16},
+        finetune={"epochs": 0},
+        evaluate=True,
+    )
     config_file = tmp_path / "tiny.yaml"
     config_file.write_text(yaml.safe_dump(config))
     result = CliRunner().invoke(app, ["train", "-c", str(config_file), "--name", "tiny", "--no-progress"])

@@ -34,27 +34,21 @@ class InterruptAt(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
-def test_ensemble_run_trains_resumes_and_averages_its_members(tmp_path, data_dir):
+def test_ensemble_run_trains_resumes_and_averages_its_members(tmp_path, mask2_config):
     from maskwatch.data import load_faces
     from maskwatch.evaluate.runs import run_split
     from maskwatch.export import export_model
     from maskwatch.models import member_count
     from maskwatch.train import train
 
-    config = {
-        "data": {
-            "sources": [
-                {"type": "folder", "path": str(data_dir / "mask2"), "manifest": str(data_dir / "MANIFEST.csv")}
-            ],
-            "sample_per_class": 24,
-            "val": 0.25,
-            "test": 0.1,
-        },
-        "model": {"name": "efficientnet_lite0", "input_size": 32, "weights": "imagenet", "members": 2},
-        "train": {"epochs": 2, "batch_size": 12, "early_stopping": 0, "reduce_lr_patience": 0, "seed": 5},
-        "finetune": {"epochs": 1, "fraction": 0.2},
-        "run": {"root": str(tmp_path / "runs"), "evaluate": False},
-    }
+    config = mask2_config(
+        sample_per_class=24,
+        val=0.25,
+        test=0.1,
+        model={"name": "efficientnet_lite0", "input_size": 32, "weights": "imagenet", "members": 2},
+        train={"epochs": 2, "batch_size": 12, "early_stopping": 0, "reduce_lr_patience": 0, "seed": 5},
+        finetune={"epochs": 1, "fraction": 0.2},
+    )
     run = tmp_path / "runs" / "ens"
     # Member 0: 3 epochs (2 + 1); Ctrl-C in member 1's second epoch.
     with pytest.raises(KeyboardInterrupt):

@@ -129,23 +129,17 @@ def test_cli_run_writes_the_run_folder_and_counts_bad_files(tmp_path, folder_wit
     assert json.loads((tmp_path / "runs" / "clean" / "summary.json").read_text())["data"]["skipped"]["count"] == 0
 
 
-def test_interrupt_and_resume_in_both_phases(tmp_path, data_dir):
+def test_interrupt_and_resume_in_both_phases(tmp_path, mask2_config):
     from maskwatch.train import train
 
-    config = {
-        "data": {
-            "sources": [
-                {"type": "folder", "path": str(data_dir / "mask2"), "manifest": str(data_dir / "MANIFEST.csv")}
-            ],
-            "sample_per_class": 24,
-            "val": 0.25,
-            "test": 0.1,
-        },
-        "model": {"name": "efficientnet_lite0", "input_size": 32, "weights": "imagenet"},
-        "train": {"epochs": 3, "batch_size": 12, "early_stopping": 0, "reduce_lr_patience": 0},
-        "finetune": {"epochs": 2, "fraction": 0.2},
-        "run": {"root": str(tmp_path / "runs"), "evaluate": False},
-    }
+    config = mask2_config(
+        sample_per_class=24,
+        val=0.25,
+        test=0.1,
+        model={"name": "efficientnet_lite0", "input_size": 32, "weights": "imagenet"},
+        train={"epochs": 3, "batch_size": 12, "early_stopping": 0, "reduce_lr_patience": 0},
+        finetune={"epochs": 2, "fraction": 0.2},
+    )
     run = tmp_path / "runs" / "r"
     state_file = run / "checkpoints" / "state.json"
 

@@ -12,6 +12,7 @@ phase-1 feature cache is shared. The run's own `checkpoints/best.keras` is the a
 from __future__ import annotations
 
 import csv
+import io
 import logging
 
 from maskwatch.atomic import atomic_write_text, staged_path
@@ -20,13 +21,6 @@ from maskwatch.train.config import Config
 from maskwatch.train.network import TrainingData, fit_network
 
 log = logging.getLogger("maskwatch.train")
-
-
-def input_size_of(cfg: Config) -> tuple[int, int]:
-    """The (height, width) the run's network(s) take, known before any model is built."""
-    from maskwatch.models import resolve_input_size
-
-    return resolve_input_size(cfg.model.name, cfg.model.input_size)
 
 
 def member_config(cfg: Config, index: int) -> Config:
@@ -61,31 +55,25 @@ def fit_members(cfg: Config, paths: RunPaths, state, data: TrainingData, extra_c
     with staged_path(paths.best) as tmp:
         model.save(tmp)
     write_info(paths.best)
-    _merge_histories(paths, cfg.model.members)
+    state.epochs_done = _merge_histories(paths, cfg.model.members)
     state.phase, state.status = "done", "finished"
-    state.epochs_done = _total_epochs(paths)
     state.save(paths.state)
     log.info("ensemble of %d members saved: %s", cfg.model.members, paths.best)
     return model, phases
 
 
-def _merge_histories(paths: RunPaths, members: int) -> None:
-    """The run's history.csv: every member's epochs, with a `member` column."""
-    rows, fields = [], ["member"]
+def _merge_histories(paths: RunPaths, members: int) -> int:
+    """Write the run's history.csv (every member's epochs, with a `member` column); returns the epoch count."""
+    rows: list[dict] = []
     for index in range(members):
         history = RunPaths(paths.root / "members" / str(index)).history
-        if not history.is_file():
-            continue
-        with open(history, newline="", encoding="utf-8") as handle:
-            for row in csv.DictReader(handle):
-                fields += [k for k in row if k not in fields]
-                rows.append({"member": index, **row})
-    lines = [",".join(fields)] + [",".join(str(r.get(k, "")) for k in fields) for r in rows]
-    atomic_write_text(paths.history, "\n".join(lines) + "\n")
-
-
-def _total_epochs(paths: RunPaths) -> int:
-    if not paths.history.is_file():
-        return 0
-    with open(paths.history, newline="", encoding="utf-8") as handle:
-        return sum(1 for _ in csv.DictReader(handle))
+        if history.is_file():
+            with open(history, newline="", encoding="utf-8") as handle:
+                rows += [{"member": index, **row} for row in csv.DictReader(handle)]
+    fields = list(dict.fromkeys(key for row in rows for key in row)) or ["member"]
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(paths.history, text.getvalue())
+    return len(rows)

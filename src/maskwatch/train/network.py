@@ -35,6 +35,13 @@ class TrainingData:
     cache_dir: Path  # phase-1 feature cache, shared by the members (keys hash pixels and weights)
 
 
+def input_size_of(cfg: Config) -> tuple[int, int]:
+    """The (height, width) the run's network(s) take, known before any model is built."""
+    from maskwatch.models import resolve_input_size
+
+    return resolve_input_size(cfg.model.name, cfg.model.input_size)
+
+
 def fit_network(cfg: Config, paths: RunPaths, state, data: TrainingData, extra_callbacks: list, progress: bool):
     """Train one network through both phases into `paths`; returns its ClassifierModel and phase report."""
     import keras

@@ -27,8 +27,8 @@ from maskwatch.errors import MaskwatchError
 from maskwatch.runs import RunPaths, run_lock, write_split, write_summary
 from maskwatch.train.config import Config, ConfigSource
 from maskwatch.train.fitting import configure_tensorflow, predict_probabilities, validation_metrics
-from maskwatch.train.members import fit_members, input_size_of
-from maskwatch.train.network import TrainingData, fit_network
+from maskwatch.train.members import fit_members
+from maskwatch.train.network import TrainingData, fit_network, input_size_of
 from maskwatch.train.rundir import OPTION_KEYS, merge_overrides, prepare_run, run_logging
 from maskwatch.train.summary import build_summary, model_info_writer, phase_report, print_summary
 
